@@ -1,0 +1,61 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { digestFile, formatDigest } from '../../evidence/index.ts';
+import { Exit, warrantHome, type ExitCode, type Io } from '../io.ts';
+import { attest } from './attest.ts';
+import { digest } from './digest.ts';
+import { evidence } from './evidence.ts';
+import { keygen } from './keygen.ts';
+import { trust } from './trust.ts';
+import { verify } from './verify.ts';
+
+export const usage = `warrant demo
+  Walks the evidence path on the embedded store in $WARRANT_HOME (default ./.warrant):
+  key, statement, signature, verification, storage, replay and tampering.`;
+
+type Step = (args: string[], io: Io) => Promise<ExitCode>;
+
+/** The README's first command: every step is a real CLI call, printed as you would type it. */
+export async function demo(_args: string[], outer: Io): Promise<ExitCode> {
+  // One stream, so what each step says stays beside the command that said it.
+  const io: Io = { ...outer, err: outer.out };
+  const home = warrantHome(io.env);
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const dir = join(home, 'demo');
+  await mkdir(dir, { recursive: true });
+  const artifact = join(dir, 'app.tar');
+  await writeFile(artifact, `warrant demo artifact, built ${new Date().toISOString()}\n`);
+  const bundle = join(dir, 'app.bundle.json');
+  const predicate = join(dir, 'predicate.json');
+  await writeFile(predicate, JSON.stringify({ note: 'any JSON object: provenance, an SBOM, a scan result' }) + '\n');
+
+  const run = async (name: string, step: Step, args: string[], expect: ExitCode = Exit.OK) => {
+    io.out(`\n$ warrant ${name} ${args.map(rel).join(' ')}`);
+    const code = await step(args, io);
+    if (code !== expect) throw new Error(`demo step 'warrant ${name}' exited ${code}, expected ${expect}`);
+  };
+  const keyDir = join(home, 'keys');
+  const haveKey = await stat(join(keyDir, 'warrant.key')).then(() => true, () => false);
+  if (!haveKey) await run('keygen', keygen, ['--out', keyDir]);
+  await run('trust', trust, ['add', join(keyDir, 'warrant.pub')]);
+  await run('digest', digest, [artifact]);
+  await run('attest', attest, [
+    '--key', join(keyDir, 'warrant.key'),
+    '--predicate-type', 'urn:warrant:predicate:demo:v1',
+    '--predicate', predicate,
+    '--subject', artifact,
+    '--subject-digest', 'registry.example/app@sha256:' + 'ab'.repeat(32),
+    '--out', bundle,
+  ]);
+  await run('verify', verify, ['--bundle', bundle, '--key', join(keyDir, 'warrant.pub'), '--artifact', artifact]);
+  await run('evidence', evidence, ['add', bundle]);
+  io.out('# the same envelope again: a replay stores nothing new');
+  await run('evidence', evidence, ['add', bundle]);
+  await run('evidence', evidence, ['list', '--subject', formatDigest(await digestFile(artifact))]);
+
+  io.out('\n# tampering: the artifact changes after it was signed');
+  await writeFile(artifact, 'something else\n');
+  await run('verify', verify, ['--bundle', bundle, '--key', join(keyDir, 'warrant.pub'), '--artifact', artifact], Exit.DENIED);
+  io.out(`\nDone. The store is ${rel(join(home, 'warrant.db'))}; 'npx warrant serve' serves it on 127.0.0.1:8787.`);
+  return Exit.OK;
+}

@@ -1,0 +1,2 @@
+export { EvidenceIntake, isBadInput, type IntakeResult } from './intake.ts';
+export { loadTrustedKeys, trustDir } from './trust.ts';

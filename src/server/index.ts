@@ -1,0 +1,83 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { DEFAULT_LIMITS, parseDigest, type KeyRing } from '../evidence/index.ts';
+import { EvidenceIntake, isBadInput } from '../intake/index.ts';
+import { StoreError, type EvidenceStore } from '../store/index.ts';
+
+export interface ServerOptions {
+  store: EvidenceStore;
+  keys: KeyRing;
+  logger?: boolean;
+  /** Largest request body accepted, bytes. */
+  bodyLimit?: number;
+  /** Per-request time limit, ms. */
+  requestTimeoutMs?: number;
+}
+
+/** The HTTP API. Routes only translate HTTP to module calls and back. */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_LIMITS.maxDocumentBytes;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionTimeout: 60_000,
+  });
+  const intake = new EvidenceIntake(options.store, options.keys);
+
+  // The intake parses bundles itself, under its own limits, from the exact bytes sent.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await options.store.ping();
+      return { status: 'ready', store: options.store.kind };
+    } catch (err) {
+      return reply.code(503).send({ status: 'unavailable', message: (err as Error).message });
+    }
+  });
+
+  app.post('/v1/evidence', async (req, reply) => {
+    if (!Buffer.isBuffer(req.body)) {
+      return reply.code(415).send({ code: 'MALFORMED', message: 'send the bundle as application/json' });
+    }
+    const r = await intake.add(req.body);
+    if (r.outcome === 'rejected') {
+      return reply.code(isBadInput(r.failure) ? 400 : 422).send(r.failure);
+    }
+    return reply
+      .code(r.outcome === 'stored' ? 201 : 200)
+      .send({ ok: true, outcome: r.outcome, envelopeDigest: r.envelopeDigest, signer: r.evidence.signer });
+  });
+
+  app.get<{ Querystring: { subject?: string } }>('/v1/evidence', async (req, reply) => {
+    const subject = req.query.subject;
+    try {
+      parseDigest(subject ?? '');
+    } catch (err) {
+      return reply.code(400).send({ code: 'MALFORMED', message: (err as Error).message });
+    }
+    const rows = await options.store.listBySubject(subject!);
+    return {
+      subject,
+      statements: rows.map((r) => ({
+        envelopeDigest: r.envelopeDigest,
+        predicateType: r.predicateType,
+        signer: r.signer,
+        addedAt: r.addedAt,
+        bundle: JSON.parse(r.bundle) as unknown,
+      })),
+    };
+  });
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof StoreError && err.code === 'STORE_UNAVAILABLE') {
+      return reply.code(503).send({ code: 'INDETERMINATE', message: err.message });
+    }
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    return reply.code(status).send({ code: status === 413 ? 'LIMIT_EXCEEDED' : 'ERROR', message: (err as Error).message });
+  });
+
+  return app;
+}

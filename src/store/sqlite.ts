@@ -1,0 +1,178 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { WARRANT_VERSION } from '../version.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaTooNewMessage } from './migrations.ts';
+import {
+  DEFAULT_LIST_LIMIT,
+  StoreError,
+  type AddResult,
+  type EvidenceStore,
+  type NewEvidence,
+  splitDigest,
+  type StoredEvidence,
+} from './types.ts';
+
+/** How long a writer waits for another process's write lock before giving up. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+interface EvidenceRow {
+  id: number;
+  envelope_digest: string;
+  payload_type: string;
+  predicate_type: string;
+  signer: string;
+  bundle: string;
+  added_at: string;
+}
+
+/**
+ * The embedded store: one SQLite file (node:sqlite, WAL, synchronous FULL).
+ * Several processes may share the file; writes take SQLite's write lock with
+ * BEGIN IMMEDIATE so concurrent adders serialize instead of failing.
+ */
+export class SqliteStore implements EvidenceStore {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  readonly #db: DatabaseSync;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.location = path;
+    this.#db = db;
+  }
+
+  static open(path: string): SqliteStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+      db.exec('PRAGMA foreign_keys = ON');
+    } catch (err) {
+      throw new StoreError('STORE_UNAVAILABLE', `cannot open SQLite store ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const store = new SqliteStore(path, db);
+    try {
+      store.#migrate();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  #migrate(): void {
+    this.#transaction(() => {
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS warrant_schema (
+        version INTEGER PRIMARY KEY, warrant_version TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+      const current = this.#currentVersion();
+      if (current.version > LATEST_SCHEMA_VERSION) {
+        throw new StoreError('SCHEMA_TOO_NEW', schemaTooNewMessage(current.version, current.appliedBy));
+      }
+      for (const m of MIGRATIONS) {
+        if (m.version <= current.version) continue;
+        for (const sql of m.sqlite) this.#db.exec(sql);
+        this.#db
+          .prepare('INSERT INTO warrant_schema (version, warrant_version, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, WARRANT_VERSION, new Date().toISOString());
+      }
+    });
+  }
+
+  #currentVersion(): { version: number; appliedBy: string | undefined } {
+    const row = this.#db
+      .prepare('SELECT version, warrant_version FROM warrant_schema ORDER BY version DESC LIMIT 1')
+      .get() as { version: number; warrant_version: string } | undefined;
+    return { version: row?.version ?? 0, appliedBy: row?.warrant_version };
+  }
+
+  /** Runs fn under SQLite's write lock (BEGIN IMMEDIATE), committing or rolling back. */
+  #transaction<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.#currentVersion().version;
+  }
+
+  async addEvidence(e: NewEvidence): Promise<AddResult> {
+    return this.#transaction(() => {
+      const inserted = this.#db
+        .prepare(
+          `INSERT INTO evidence (envelope_digest, payload_type, predicate_type, signer, bundle, added_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (envelope_digest) DO NOTHING RETURNING id`,
+        )
+        .get(e.envelopeDigest, e.payloadType, e.predicateType, e.signer, e.bundle, new Date().toISOString()) as
+        | { id: number }
+        | undefined;
+      if (inserted === undefined) {
+        const existing = this.#db.prepare('SELECT id FROM evidence WHERE envelope_digest = ?').get(e.envelopeDigest) as {
+          id: number;
+        };
+        return { envelopeDigest: e.envelopeDigest, id: existing.id, inserted: false };
+      }
+      const addSubject = this.#db.prepare(
+        'INSERT OR IGNORE INTO evidence_subject (evidence_id, algorithm, digest, name) VALUES (?, ?, ?, ?)',
+      );
+      for (const s of e.subjects) addSubject.run(inserted.id, s.algorithm, s.digest, s.name);
+      return { envelopeDigest: e.envelopeDigest, id: inserted.id, inserted: true };
+    });
+  }
+
+  async getEvidence(envelopeDigest: string): Promise<StoredEvidence | undefined> {
+    const row = this.#db.prepare('SELECT * FROM evidence WHERE envelope_digest = ?').get(envelopeDigest) as
+      | EvidenceRow
+      | undefined;
+    return row === undefined ? undefined : this.#toEvidence(row);
+  }
+
+  async listBySubject(subjectDigest: string, limit = DEFAULT_LIST_LIMIT): Promise<StoredEvidence[]> {
+    const [algorithm, digest] = splitDigest(subjectDigest);
+    const rows = this.#db
+      .prepare(
+        `SELECT e.* FROM evidence e JOIN evidence_subject s ON s.evidence_id = e.id
+         WHERE s.algorithm = ? AND s.digest = ? ORDER BY e.id LIMIT ?`,
+      )
+      .all(algorithm, digest, limit) as unknown as EvidenceRow[];
+    return rows.map((r) => this.#toEvidence(r));
+  }
+
+  async countEvidence(): Promise<number> {
+    return (this.#db.prepare('SELECT count(*) AS n FROM evidence').get() as { n: number }).n;
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #toEvidence(row: EvidenceRow): StoredEvidence {
+    const subjects = this.#db
+      .prepare('SELECT name, algorithm, digest FROM evidence_subject WHERE evidence_id = ? ORDER BY name, algorithm, digest')
+      .all(row.id as SQLInputValue) as unknown as StoredEvidence['subjects'];
+    return {
+      id: row.id,
+      envelopeDigest: row.envelope_digest,
+      payloadType: row.payload_type,
+      predicateType: row.predicate_type,
+      signer: row.signer,
+      subjects,
+      bundle: row.bundle,
+      addedAt: row.added_at,
+    };
+  }
+}
