@@ -43,6 +43,7 @@ export {
   type PublicKey,
 } from './keys.ts';
 export { DEFAULT_LIMITS, withLimits, type Limits } from './limits.ts';
+export { signBytes, verifyBytes } from './signature.ts';
 export type { SignerInfo, VerificationFailure, VerificationResult, VerifiedEvidence } from './result.ts';
 export { SigstoreVerifier, type IdentityPolicy, type SigstoreVerifyOptions } from './sigstore.ts';
 export {
