@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { WARRANT_VERSION } from '../version.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaTooNewMessage } from './migrations.ts';
@@ -49,9 +50,11 @@ export class PostgresStore implements EvidenceStore {
   }
 
   static async open(options: PostgresOptions): Promise<PostgresStore> {
-    const { connectionString, schema, location } = parsePostgresUrl(options.url);
+    const { connectionString, schema, location, hasUser } = parsePostgresUrl(options.url);
     const pool = new pg.Pool({
       connectionString,
+      // libpq defaults the user to the OS account; node-postgres reads $USER, which services often lack.
+      ...(hasUser || process.env.PGUSER || process.env.USER ? {} : { user: userInfo().username }),
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
@@ -61,8 +64,7 @@ export class PostgresStore implements EvidenceStore {
     pool.on('error', () => {});
     const store = new PostgresStore(location, pool);
     try {
-      if (schema) await store.#query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-      await store.#migrate();
+      await store.#migrate(schema);
     } catch (err) {
       await pool.end().catch(() => {});
       throw err;
@@ -70,9 +72,11 @@ export class PostgresStore implements EvidenceStore {
     return store;
   }
 
-  async #migrate(): Promise<void> {
+  async #migrate(schema: string | undefined): Promise<void> {
     await this.#transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      // Under the lock: concurrent CREATE SCHEMA IF NOT EXISTS can still collide on pg_namespace.
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
       await client.query(`CREATE TABLE IF NOT EXISTS warrant_schema (
         version INTEGER PRIMARY KEY, warrant_version TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
       const { rows } = await client.query<{ version: number; warrant_version: string }>(
@@ -205,7 +209,12 @@ export class PostgresStore implements EvidenceStore {
   }
 }
 
-function parsePostgresUrl(url: string): { connectionString: string; schema: string | undefined; location: string } {
+function parsePostgresUrl(url: string): {
+  connectionString: string;
+  schema: string | undefined;
+  location: string;
+  hasUser: boolean;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -218,7 +227,7 @@ function parsePostgresUrl(url: string): { connectionString: string; schema: stri
   }
   parsed.searchParams.delete('schema');
   const location = `postgres://${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`;
-  return { connectionString: parsed.toString(), schema, location };
+  return { connectionString: parsed.toString(), schema, location, hasUser: parsed.username !== '' };
 }
 
 function quoteIdent(name: string): string {

@@ -15,6 +15,25 @@ import {
 
 /** How long a writer waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
+const SQLITE_BUSY = 5;
+
+/**
+ * Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once (no busy handler) when other connections race it, so
+ * several processes opening a new store together must retry.
+ */
+function enableWal(db: DatabaseSync): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.random() * 20);
+    }
+  }
+}
 
 interface EvidenceRow {
   id: number;
@@ -46,7 +65,7 @@ export class SqliteStore implements EvidenceStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
-      db.exec('PRAGMA journal_mode = WAL');
+      enableWal(db);
       db.exec('PRAGMA synchronous = FULL');
       db.exec('PRAGMA foreign_keys = ON');
     } catch (err) {
