@@ -11,7 +11,7 @@ import {
   type TrustMaterial,
 } from '@sigstore/verify';
 import type { ArtifactDigests } from './artifacts.ts';
-import { parseBundle, type ParsedBundle } from './bundle.ts';
+import { parseBundle, type Bundle, type ParsedBundle } from './bundle.ts';
 import { checkPayloadType, checkPredicateType, checkSubjects, parseStatementPayload } from './checks.ts';
 import { envelopeDigest } from './dsse.ts';
 import { VerificationCode, VerificationError } from './errors.ts';
@@ -122,10 +122,40 @@ export class SigstoreVerifier {
 
 function toSigstoreBundle(parsed: ParsedBundle): SigstoreBundle {
   try {
-    return bundleFromJSON(parsed.bundle);
+    return bundleFromJSON(withoutCheckpointlessProofs(parsed.bundle));
   } catch (err) {
     throw new VerificationError(VerificationCode.MALFORMED, `bundle is not a valid Sigstore bundle: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Early (v0.1) bundles carry a Rekor v1 inclusion proof without a checkpoint,
+ * beside the signed entry timestamp that was their proof of inclusion then.
+ * @sigstore/verify 4.x throws a TypeError on such a proof instead of using the
+ * SET, so the proof is set aside and the entry is checked by its SET, as
+ * bundle v0.1 intended. An entry with neither stays as it is and fails.
+ */
+function withoutCheckpointlessProofs(bundle: Bundle): Bundle {
+  const entries = bundle.verificationMaterial.tlogEntries;
+  if (!entries?.some(isCheckpointlessWithPromise)) return bundle;
+  return {
+    ...bundle,
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      tlogEntries: entries.map((e) => {
+        if (!isCheckpointlessWithPromise(e)) return e;
+        const { inclusionProof: _set_aside, ...rest } = e;
+        return rest;
+      }),
+    },
+  };
+}
+
+function isCheckpointlessWithPromise(entry: Record<string, unknown>): boolean {
+  const proof = entry.inclusionProof as { checkpoint?: { envelope?: string } } | null | undefined;
+  // protobuf-JSON writers may spell an absent message as null.
+  if (proof === null) return true;
+  return proof !== undefined && !proof.checkpoint?.envelope && entry.inclusionPromise != null;
 }
 
 /** Maps @sigstore/verify's error codes onto warrant's stable ones. */
