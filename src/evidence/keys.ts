@@ -79,8 +79,10 @@ export function importPrivateKey(pem: string | Buffer, passphrase?: string, sour
     key = createPrivateKey({ key: text, format: 'pem', ...(passphrase ? { passphrase } : {}) });
   } catch (err) {
     const message = (err as Error).message;
-    if (/bad decrypt|unable to decrypt|wrong password|interrupted or cancelled/i.test(message)) {
-      throw new InputError('KEY_PASSPHRASE_WRONG', `${source} could not be decrypted: wrong passphrase`);
+    // A wrong passphrase decrypts to garbage, which OpenSSL reports in several ways ("bad decrypt",
+    // "DECODER routines::unsupported", ...), so any failure on an encrypted key is reported as such.
+    if (text.includes('ENCRYPTED PRIVATE KEY')) {
+      throw new InputError('KEY_PASSPHRASE_WRONG', `${source} could not be decrypted: wrong passphrase or damaged key`);
     }
     throw new InputError('KEY_INVALID', `${source} is not a PEM PKCS#8 private key: ${message}`);
   }
