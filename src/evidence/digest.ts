@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InputError } from './errors.ts';
@@ -51,7 +51,8 @@ export function parseDigest(text: string): Digest {
 }
 
 export function digestBytes(bytes: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): Digest {
-  return { algorithm, hex: createHash(algorithm).update(bytes).digest('hex') };
+  // crypto.hash: one-shot, no Hash object per call.
+  return { algorithm, hex: hash(algorithm, bytes, 'hex') };
 }
 
 /** Streams a file through the hash so an artifact of any size costs constant memory. */

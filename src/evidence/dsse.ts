@@ -95,14 +95,25 @@ export interface KeyRing {
  * key (DSSE makes keyid optional and free-form) is tried against every trusted
  * key, so the cost is bounded by signatures x keys.
  */
-export function verifyEnvelopeSignatures(env: DecodedEnvelope, keys: KeyRing, threshold = 1): PublicKey[] {
+export function verifyEnvelopeSignatures(
+  env: DecodedEnvelope,
+  keys: KeyRing,
+  threshold = 1,
+  defaultKeyId = '',
+): PublicKey[] {
   const pae = preAuthEncoding(env.payloadType, env.payload);
   const signers = new Map<string, PublicKey>();
   let matchedKeyId = false;
   for (const { keyid, sig } of env.signatures) {
-    const named = keyid === '' ? undefined : keys.byKeyId(keyid);
-    if (named !== undefined) matchedKeyId = true;
-    for (const key of named !== undefined ? [named] : keys.all()) {
+    // A bundle's key hint names the key of a signature that carries no keyid.
+    const id = keyid === '' ? defaultKeyId : keyid;
+    const named = id === '' ? undefined : keys.byKeyId(id);
+    if (named !== undefined) {
+      matchedKeyId = true;
+      if (!signers.has(named.keyId) && verifyBytes(named, pae, sig)) signers.set(named.keyId, named);
+      continue;
+    }
+    for (const key of keys.all()) {
       if (!signers.has(key.keyId) && verifyBytes(key, pae, sig)) signers.set(key.keyId, key);
     }
   }
@@ -128,7 +139,25 @@ export function verifyEnvelopeSignatures(env: DecodedEnvelope, keys: KeyRing, th
  * so one envelope has one digest however it was spelled.
  */
 export function envelopeDigest(env: DecodedEnvelope): Digest {
-  return digestBytes(canonicalize(normalizedEnvelope(env)));
+  return digestBytes(canonicalEnvelopeJson(env));
+}
+
+/**
+ * RFC 8785 text of the normalized envelope, written directly: the shape is
+ * fixed, its keys are already in JCS order (payload < payloadType < signatures,
+ * keyid < sig), base64 needs no escaping and JCS strings are JSON.stringify's.
+ * Strings with lone surrogates take the general path, which rejects them.
+ */
+export function canonicalEnvelopeJson(env: DecodedEnvelope): string {
+  if (!env.payloadType.isWellFormed() || env.signatures.some((s) => !s.keyid.isWellFormed())) {
+    return canonicalize(normalizedEnvelope(env));
+  }
+  let signatures = '';
+  for (const s of env.signatures) {
+    if (signatures !== '') signatures += ',';
+    signatures += `{"keyid":${JSON.stringify(s.keyid)},"sig":"${s.sig.toString('base64')}"}`;
+  }
+  return `{"payload":"${env.payload.toString('base64')}","payloadType":${JSON.stringify(env.payloadType)},"signatures":[${signatures}]}`;
 }
 
 export function normalizedEnvelope(env: DecodedEnvelope): Envelope {

@@ -35,17 +35,21 @@ export class BundleVerifier {
       const parsed = parseBundle(bundle, this.#limits);
       const envelope = requireKeySignedEnvelope(parsed);
       checkPayloadType(envelope);
-      const [signer] = verifyEnvelopeSignatures(envelope, this.#keys, options.threshold ?? 1);
+      const [signer] = verifyEnvelopeSignatures(envelope, this.#keys, options.threshold ?? 1, parsed.keyHint);
       const statement = parseStatementPayload(envelope, this.#limits);
       checkPredicateType(statement, options.predicateType);
       checkSubjects(statement, options.artifacts);
+      let digest: ReturnType<typeof envelopeDigest> | undefined;
       return {
         ok: true,
         code: 'OK',
         message: `signed by key ${signer!.keyId}`,
         signer: { kind: 'key', keyId: signer!.keyId, algorithm: signer!.algorithm },
         statement,
-        envelopeDigest: envelopeDigest(envelope),
+        // Computed when first read: a gate that only needs the verdict does not pay for it.
+        get envelopeDigest() {
+          return (digest ??= envelopeDigest(envelope));
+        },
       };
     } catch (err) {
       return toFailure(err);
@@ -53,7 +57,7 @@ export class BundleVerifier {
   }
 }
 
-/** A key-signed DSSE bundle; the key hint stands in for an empty DSSE keyid. */
+/** A DSSE envelope in a bundle signed by a key, not a certificate. */
 function requireKeySignedEnvelope(parsed: ParsedBundle): DecodedEnvelope {
   if (parsed.envelope === undefined) {
     throw new VerificationError(
@@ -67,10 +71,5 @@ function requireKeySignedEnvelope(parsed: ParsedBundle): DecodedEnvelope {
       'bundle is signed with a certificate, not a key; verify it with --trusted-root and a certificate identity',
     );
   }
-  const hint = parsed.keyHint;
-  if (hint === '') return parsed.envelope;
-  return {
-    ...parsed.envelope,
-    signatures: parsed.envelope.signatures.map((s) => (s.keyid === '' ? { ...s, keyid: hint } : s)),
-  };
+  return parsed.envelope;
 }
