@@ -1,2 +1,3 @@
-export { EvidenceIntake, isBadInput, type IntakeResult } from './intake.ts';
+export { openWarrant, logKeyPath, type Warrant } from './context.ts';
+export { EvidenceIntake, isBadInput, withLogEntry, type IntakeResult } from './intake.ts';
 export { loadTrustedKeys, trustDir } from './trust.ts';

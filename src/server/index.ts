@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { DEFAULT_LIMITS, parseDigest, type KeyRing } from '../evidence/index.ts';
-import { EvidenceIntake, isBadInput } from '../intake/index.ts';
-import { StoreError, type EvidenceStore } from '../store/index.ts';
+import { DEFAULT_LIMITS, parseDigest } from '../evidence/index.ts';
+import { isBadInput, type Warrant } from '../intake/index.ts';
+import { LedgerError, TilePathError } from '../ledger/index.ts';
+import { StoreError } from '../store/index.ts';
+import { registerLogRoutes } from './log-routes.ts';
 
 export interface ServerOptions {
-  store: EvidenceStore;
-  keys: KeyRing;
+  warrant: Pick<Warrant, 'store' | 'ledger' | 'intake' | 'logKey'>;
   logger?: boolean;
   /** Largest request body accepted, bytes. */
   bodyLimit?: number;
@@ -15,6 +16,7 @@ export interface ServerOptions {
 
 /** The HTTP API. Routes only translate HTTP to module calls and back. */
 export function buildServer(options: ServerOptions): FastifyInstance {
+  const { store, intake } = options.warrant;
   const bodyLimit = options.bodyLimit ?? DEFAULT_LIMITS.maxDocumentBytes;
   const app = Fastify({
     logger: options.logger ?? false,
@@ -22,7 +24,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     connectionTimeout: 60_000,
   });
-  const intake = new EvidenceIntake(options.store, options.keys);
 
   // The intake parses bundles itself, under its own limits, from the exact bytes sent.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
@@ -31,8 +32,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   app.get('/readyz', async (_req, reply) => {
     try {
-      await options.store.ping();
-      return { status: 'ready', store: options.store.kind };
+      await store.ping();
+      return { status: 'ready', store: store.kind };
     } catch (err) {
       return reply.code(503).send({ status: 'unavailable', message: (err as Error).message });
     }
@@ -46,9 +47,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (r.outcome === 'rejected') {
       return reply.code(isBadInput(r.failure) ? 400 : 422).send(r.failure);
     }
-    return reply
-      .code(r.outcome === 'stored' ? 201 : 200)
-      .send({ ok: true, outcome: r.outcome, envelopeDigest: r.envelopeDigest, signer: r.evidence.signer });
+    return reply.code(r.outcome === 'stored' ? 201 : 200).send({
+      ok: true,
+      outcome: r.outcome,
+      envelopeDigest: r.envelopeDigest,
+      logIndex: r.logIndex.toString(),
+      signer: r.evidence.signer,
+      bundle: r.bundle,
+    });
   });
 
   app.get<{ Querystring: { subject?: string } }>('/v1/evidence', async (req, reply) => {
@@ -58,7 +64,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     } catch (err) {
       return reply.code(400).send({ code: 'MALFORMED', message: (err as Error).message });
     }
-    const rows = await options.store.listBySubject(subject!);
+    const rows = await store.listBySubject(subject!);
     return {
       subject,
       statements: rows.map((r) => ({
@@ -71,9 +77,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     };
   });
 
+  registerLogRoutes(app, options.warrant.ledger);
+
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof StoreError && err.code === 'STORE_UNAVAILABLE') {
       return reply.code(503).send({ code: 'INDETERMINATE', message: err.message });
+    }
+    if (err instanceof TilePathError || (err instanceof LedgerError && err.code === 'SIZE_INVALID')) {
+      return reply.code(400).send({ code: err.code, message: err.message });
     }
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     return reply.code(status).send({ code: status === 413 ? 'LIMIT_EXCEEDED' : 'ERROR', message: (err as Error).message });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { PostgresStore } from './postgres.ts';
 import { SqliteStore } from './sqlite.ts';
-import { StoreError, type EvidenceStore } from './types.ts';
+import type { LedgerStorage } from '../ledger/storage.ts';
+import { StoreError, type EvidenceStore, type NewEvidence } from './types.ts';
 
 export { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.ts';
 export { PostgresStore } from './postgres.ts';
@@ -15,7 +16,10 @@ export interface OpenStoreOptions {
   home: string;
 }
 
-export async function openStore(options: OpenStoreOptions): Promise<EvidenceStore> {
+/** One database holds the evidence and the log, so an envelope is stored and logged in one transaction. */
+export type Store = EvidenceStore & LedgerStorage<NewEvidence>;
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const url = options.url?.trim();
   if (url === undefined || url === '') return SqliteStore.open(join(options.home, 'warrant.db'));
   if (/^postgres(ql)?:\/\//.test(url)) return PostgresStore.open({ url });

@@ -52,6 +52,39 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    description: 'transparency log: entries, Merkle nodes, tree head, checkpoints; evidence log index',
+    sqlite: [
+      'ALTER TABLE evidence ADD COLUMN log_index INTEGER',
+      'CREATE UNIQUE INDEX evidence_log_index ON evidence (log_index)',
+      'CREATE TABLE log_entry (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL)',
+      `CREATE TABLE log_node (
+         level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+         PRIMARY KEY (level, idx)
+       ) WITHOUT ROWID`,
+      `CREATE TABLE log_head (
+         id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL)`,
+      `INSERT INTO log_head (id, size, root) VALUES
+         (1, 0, x'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')`,
+      `CREATE TABLE log_checkpoint (
+         size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL)`,
+    ],
+    postgres: [
+      'ALTER TABLE evidence ADD COLUMN log_index BIGINT UNIQUE',
+      'CREATE TABLE log_entry (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL)',
+      `CREATE TABLE log_node (
+         level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+         PRIMARY KEY (level, idx))`,
+      `CREATE TABLE log_head (
+         id INTEGER PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, root BYTEA NOT NULL)`,
+      `INSERT INTO log_head (id, size, root) VALUES
+         (1, 0, '\\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')`,
+      `CREATE TABLE log_checkpoint (
+         size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL,
+         created_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

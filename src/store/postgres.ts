@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
+import type { NodeId } from '../ledger/proof.ts';
+import type { AppendItem, AppendOutcome, Integrator, LedgerStorage, StoredCheckpoint, TreeHead } from '../ledger/storage.ts';
 import { WARRANT_VERSION } from '../version.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaTooNewMessage } from './migrations.ts';
 import {
@@ -8,6 +10,7 @@ import {
   type AddResult,
   type EvidenceStore,
   type NewEvidence,
+  contiguous,
   splitDigest,
   type StoredEvidence,
 } from './types.ts';
@@ -39,7 +42,7 @@ export interface PostgresOptions {
  * transaction; uniqueness of the envelope digest is enforced by the database,
  * so concurrent adders from any number of processes store one row.
  */
-export class PostgresStore implements EvidenceStore {
+export class PostgresStore implements EvidenceStore, LedgerStorage<NewEvidence> {
   readonly kind = 'postgres' as const;
   readonly location: string;
   readonly #pool: pg.Pool;
@@ -132,28 +135,123 @@ export class PostgresStore implements EvidenceStore {
 
   async addEvidence(e: NewEvidence): Promise<AddResult> {
     return this.#transaction(async (client) => {
-      const ins = await client.query<{ id: string }>(
-        `INSERT INTO evidence (envelope_digest, payload_type, predicate_type, signer, bundle)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (envelope_digest) DO NOTHING RETURNING id`,
-        [e.envelopeDigest, e.payloadType, e.predicateType, e.signer, e.bundle],
-      );
-      const id = ins.rows[0]?.id;
-      if (id === undefined) {
-        // The row may come from a transaction that committed after ours began; READ COMMITTED sees it.
-        const existing = await client.query<{ id: string }>('SELECT id FROM evidence WHERE envelope_digest = $1', [
-          e.envelopeDigest,
-        ]);
-        return { envelopeDigest: e.envelopeDigest, id: Number(existing.rows[0]!.id), inserted: false };
-      }
-      if (e.subjects.length > 0) {
-        await client.query(
-          `INSERT INTO evidence_subject (evidence_id, algorithm, digest, name)
-           SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
-          [id, e.subjects.map((s) => s.algorithm), e.subjects.map((s) => s.digest), e.subjects.map((s) => s.name)],
-        );
-      }
-      return { envelopeDigest: e.envelopeDigest, id: Number(id), inserted: true };
+      const r = await insertEvidence(client, e, null);
+      return { envelopeDigest: e.envelopeDigest, id: r.id, inserted: r.inserted };
     });
+  }
+
+  // --- ledger storage -------------------------------------------------------
+
+  async append(
+    items: readonly AppendItem<NewEvidence>[],
+    integrator: Integrator,
+  ): Promise<{ outcomes: AppendOutcome[]; head: TreeHead }> {
+    return this.#transaction(async (client) => {
+      // The head row lock makes this transaction the one sequencer, across every process and replica.
+      const headRows = await client.query<{ size: string; root: Buffer }>(
+        'SELECT size, root FROM log_head WHERE id = 1 FOR UPDATE',
+      );
+      if (headRows.rows[0] === undefined) throw new StoreError('STORE_CORRUPT', 'the log head row is missing');
+      const start = { size: BigInt(headRows.rows[0].size), root: headRows.rows[0].root };
+      const entries: Uint8Array[] = [];
+      const outcomes: AppendOutcome[] = [];
+      for (const item of items) {
+        const index = start.size + BigInt(entries.length);
+        if (item.evidence !== undefined) {
+          const r = await insertEvidence(client, item.evidence, index);
+          if (!r.inserted) {
+            if (r.logIndex === null) throw new StoreError('STORE_CORRUPT', `evidence ${item.evidence.envelopeDigest} has no log index`);
+            outcomes.push({ index: r.logIndex, appended: false });
+            continue;
+          }
+        }
+        entries.push(item.entry);
+        outcomes.push({ index, appended: true });
+      }
+      if (entries.length === 0) return { outcomes, head: start };
+      const edgeIds = integrator.edge(start.size);
+      const integration = integrator.integrate(start.size, await fetchNodes(client, edgeIds), entries);
+      const indices = entries.map((_, i) => String(start.size + BigInt(i)));
+      await client.query('INSERT INTO log_entry (idx, entry) SELECT * FROM unnest($1::bigint[], $2::bytea[])', [
+        indices,
+        entries.map((e) => Buffer.from(e)),
+      ]);
+      const nodes = [
+        ...integration.leafHashes.map((hash, i) => ({ level: 0, index: indices[i]!, hash })),
+        ...integration.nodes.map((n) => ({ level: n.level, index: String(n.index), hash: n.hash })),
+      ];
+      await client.query(
+        'INSERT INTO log_node (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])',
+        [nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+      );
+      const head = { size: start.size + BigInt(entries.length), root: integration.root };
+      await client.query('UPDATE log_head SET size = $1, root = $2 WHERE id = 1', [String(head.size), head.root]);
+      return { outcomes, head };
+    });
+  }
+
+  async treeHead(): Promise<TreeHead> {
+    const { rows } = await this.#query<{ size: string; root: Buffer }>('SELECT size, root FROM log_head WHERE id = 1');
+    if (rows[0] === undefined) throw new StoreError('STORE_CORRUPT', 'the log head row is missing');
+    return { size: BigInt(rows[0].size), root: rows[0].root };
+  }
+
+  async nodes(ids: readonly NodeId[]): Promise<Buffer[]> {
+    const client = await this.#pool.connect().catch((err: unknown) => {
+      throw unavailable(err, this.location);
+    });
+    try {
+      return await fetchNodes(client, ids);
+    } finally {
+      client.release();
+    }
+  }
+
+  async nodeRange(level: number, first: bigint, count: number): Promise<Buffer[]> {
+    const { rows } = await this.#query<{ idx: string; hash: Buffer }>(
+      'SELECT idx, hash FROM log_node WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
+      [level, String(first), String(first + BigInt(count))],
+    );
+    return contiguous(rows, Number(first)).map((r) => r.hash);
+  }
+
+  async entries(first: bigint, count: number): Promise<Buffer[]> {
+    const { rows } = await this.#query<{ idx: string; entry: Buffer }>(
+      'SELECT idx, entry FROM log_entry WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+      [String(first), String(first + BigInt(count))],
+    );
+    return contiguous(rows, Number(first)).map((r) => r.entry);
+  }
+
+  async indexOfEvidence(envelopeDigest: string): Promise<bigint | undefined> {
+    const { rows } = await this.#query<{ log_index: string | null }>(
+      'SELECT log_index FROM evidence WHERE envelope_digest = $1',
+      [envelopeDigest],
+    );
+    return rows[0]?.log_index == null ? undefined : BigInt(rows[0].log_index);
+  }
+
+  async addCheckpoint(c: StoredCheckpoint): Promise<void> {
+    await this.#query('INSERT INTO log_checkpoint (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING', [
+      String(c.size),
+      c.root,
+      c.note,
+    ]);
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const { rows } = await this.#query<CheckpointRow>(
+      'SELECT size, root, note FROM log_checkpoint ORDER BY size DESC LIMIT 1',
+    );
+    return rows[0] === undefined ? undefined : toCheckpoint(rows[0]);
+  }
+
+  async checkpoints(afterSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.#query<CheckpointRow>(
+      'SELECT size, root, note FROM log_checkpoint WHERE size > $1 ORDER BY size LIMIT $2',
+      [String(afterSize), limit],
+    );
+    return rows.map(toCheckpoint);
   }
 
   async getEvidence(envelopeDigest: string): Promise<StoredEvidence | undefined> {
@@ -242,4 +340,58 @@ function unavailable(err: unknown, location: string): Error {
     return new StoreError('STORE_UNAVAILABLE', `PostgreSQL store ${location} is unavailable: ${e.message}`, { cause: err });
   }
   return err as Error;
+}
+
+interface CheckpointRow {
+  size: string;
+  root: Buffer;
+  note: string;
+}
+
+function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
+  return { size: BigInt(row.size), root: row.root, note: row.note };
+}
+
+async function insertEvidence(
+  client: pg.PoolClient,
+  e: NewEvidence,
+  logIndex: bigint | null,
+): Promise<{ id: number; inserted: boolean; logIndex: bigint | null }> {
+  const ins = await client.query<{ id: string }>(
+    `INSERT INTO evidence (envelope_digest, payload_type, predicate_type, signer, bundle, log_index)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (envelope_digest) DO NOTHING RETURNING id`,
+    [e.envelopeDigest, e.payloadType, e.predicateType, e.signer, e.bundle, logIndex === null ? null : String(logIndex)],
+  );
+  const id = ins.rows[0]?.id;
+  if (id === undefined) {
+    // The row may come from a transaction that committed after ours began; READ COMMITTED sees it.
+    const existing = await client.query<{ id: string; log_index: string | null }>(
+      'SELECT id, log_index FROM evidence WHERE envelope_digest = $1',
+      [e.envelopeDigest],
+    );
+    const row = existing.rows[0]!;
+    return { id: Number(row.id), inserted: false, logIndex: row.log_index === null ? null : BigInt(row.log_index) };
+  }
+  if (e.subjects.length > 0) {
+    await client.query(
+      `INSERT INTO evidence_subject (evidence_id, algorithm, digest, name)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+      [id, e.subjects.map((s) => s.algorithm), e.subjects.map((s) => s.digest), e.subjects.map((s) => s.name)],
+    );
+  }
+  return { id: Number(id), inserted: true, logIndex };
+}
+
+async function fetchNodes(client: pg.PoolClient, ids: readonly NodeId[]): Promise<Buffer[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await client.query<{ level: number; idx: string; hash: Buffer }>(
+    'SELECT level, idx, hash FROM log_node WHERE (level, idx) IN (SELECT * FROM unnest($1::smallint[], $2::bigint[]))',
+    [ids.map((i) => i.level), ids.map((i) => String(i.index))],
+  );
+  const byKey = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
+  return ids.map((id) => {
+    const hash = byKey.get(`${id.level}/${id.index}`);
+    if (hash === undefined) throw new StoreError('STORE_CORRUPT', `log node ${id.level}/${id.index} is missing`);
+    return hash;
+  });
 }

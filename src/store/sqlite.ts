@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { NodeId } from '../ledger/proof.ts';
+import type { AppendItem, AppendOutcome, Integrator, LedgerStorage, StoredCheckpoint, TreeHead } from '../ledger/storage.ts';
 import { WARRANT_VERSION } from '../version.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, schemaTooNewMessage } from './migrations.ts';
 import {
@@ -9,6 +11,7 @@ import {
   type AddResult,
   type EvidenceStore,
   type NewEvidence,
+  contiguous,
   splitDigest,
   type StoredEvidence,
 } from './types.ts';
@@ -50,7 +53,7 @@ interface EvidenceRow {
  * Several processes may share the file; writes take SQLite's write lock with
  * BEGIN IMMEDIATE so concurrent adders serialize instead of failing.
  */
-export class SqliteStore implements EvidenceStore {
+export class SqliteStore implements EvidenceStore, LedgerStorage<NewEvidence> {
   readonly kind = 'sqlite' as const;
   readonly location: string;
   readonly #db: DatabaseSync;
@@ -127,26 +130,152 @@ export class SqliteStore implements EvidenceStore {
 
   async addEvidence(e: NewEvidence): Promise<AddResult> {
     return this.#transaction(() => {
-      const inserted = this.#db
-        .prepare(
-          `INSERT INTO evidence (envelope_digest, payload_type, predicate_type, signer, bundle, added_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (envelope_digest) DO NOTHING RETURNING id`,
-        )
-        .get(e.envelopeDigest, e.payloadType, e.predicateType, e.signer, e.bundle, new Date().toISOString()) as
-        | { id: number }
-        | undefined;
-      if (inserted === undefined) {
-        const existing = this.#db.prepare('SELECT id FROM evidence WHERE envelope_digest = ?').get(e.envelopeDigest) as {
-          id: number;
-        };
-        return { envelopeDigest: e.envelopeDigest, id: existing.id, inserted: false };
-      }
-      const addSubject = this.#db.prepare(
-        'INSERT OR IGNORE INTO evidence_subject (evidence_id, algorithm, digest, name) VALUES (?, ?, ?, ?)',
-      );
-      for (const s of e.subjects) addSubject.run(inserted.id, s.algorithm, s.digest, s.name);
-      return { envelopeDigest: e.envelopeDigest, id: inserted.id, inserted: true };
+      const r = this.#insertEvidence(e, null);
+      return { envelopeDigest: e.envelopeDigest, id: r.id, inserted: r.inserted };
     });
+  }
+
+  /** Inserts evidence and its subject rows once; a second insert of the same envelope finds the first. */
+  #insertEvidence(e: NewEvidence, logIndex: number | null): { id: number; inserted: boolean; logIndex: number | null } {
+    const inserted = this.#stmt(
+      `INSERT INTO evidence (envelope_digest, payload_type, predicate_type, signer, bundle, added_at, log_index)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (envelope_digest) DO NOTHING RETURNING id`,
+    ).get(e.envelopeDigest, e.payloadType, e.predicateType, e.signer, e.bundle, new Date().toISOString(), logIndex) as
+      | { id: number }
+      | undefined;
+    if (inserted === undefined) {
+      const existing = this.#stmt('SELECT id, log_index FROM evidence WHERE envelope_digest = ?').get(
+        e.envelopeDigest,
+      ) as { id: number; log_index: number | null };
+      return { id: existing.id, inserted: false, logIndex: existing.log_index };
+    }
+    const addSubject = this.#stmt(
+      'INSERT OR IGNORE INTO evidence_subject (evidence_id, algorithm, digest, name) VALUES (?, ?, ?, ?)',
+    );
+    for (const s of e.subjects) addSubject.run(inserted.id, s.algorithm, s.digest, s.name);
+    return { id: inserted.id, inserted: true, logIndex };
+  }
+
+  // --- ledger storage -------------------------------------------------------
+
+  async append(
+    items: readonly AppendItem<NewEvidence>[],
+    integrator: Integrator,
+  ): Promise<{ outcomes: AppendOutcome[]; head: TreeHead }> {
+    return this.#transaction(() => {
+      const start = this.#head();
+      const entries: Uint8Array[] = [];
+      const outcomes: AppendOutcome[] = [];
+      for (const item of items) {
+        const index = start.size + BigInt(entries.length);
+        if (item.evidence !== undefined) {
+          const r = this.#insertEvidence(item.evidence, Number(index));
+          if (!r.inserted) {
+            if (r.logIndex === null) throw new StoreError('STORE_CORRUPT', `evidence ${item.evidence.envelopeDigest} has no log index`);
+            outcomes.push({ index: BigInt(r.logIndex), appended: false });
+            continue;
+          }
+        }
+        entries.push(item.entry);
+        outcomes.push({ index, appended: true });
+      }
+      if (entries.length === 0) return { outcomes, head: start };
+      const edge = integrator.edge(start.size);
+      const integration = integrator.integrate(start.size, this.#nodesSync(edge), entries);
+      const addEntry = this.#stmt('INSERT INTO log_entry (idx, entry) VALUES (?, ?)');
+      const addNode = this.#stmt('INSERT INTO log_node (level, idx, hash) VALUES (?, ?, ?)');
+      const first = Number(start.size);
+      entries.forEach((entry, i) => {
+        addEntry.run(first + i, entry);
+        addNode.run(0, first + i, integration.leafHashes[i]!);
+      });
+      for (const n of integration.nodes) addNode.run(n.level, Number(n.index), n.hash);
+      const head = { size: start.size + BigInt(entries.length), root: integration.root };
+      this.#stmt('UPDATE log_head SET size = ?, root = ? WHERE id = 1').run(Number(head.size), head.root);
+      return { outcomes, head };
+    });
+  }
+
+  async treeHead(): Promise<TreeHead> {
+    return this.#head();
+  }
+
+  #head(): TreeHead {
+    const row = this.#stmt('SELECT size, root FROM log_head WHERE id = 1').get() as
+      | { size: number; root: Uint8Array }
+      | undefined;
+    if (row === undefined) throw new StoreError('STORE_CORRUPT', 'the log head row is missing');
+    return { size: BigInt(row.size), root: Buffer.from(row.root) };
+  }
+
+  async nodes(ids: readonly NodeId[]): Promise<Buffer[]> {
+    return this.#nodesSync(ids);
+  }
+
+  #nodesSync(ids: readonly NodeId[]): Buffer[] {
+    const get = this.#stmt('SELECT hash FROM log_node WHERE level = ? AND idx = ?');
+    return ids.map((id) => {
+      const row = get.get(id.level, Number(id.index)) as { hash: Uint8Array } | undefined;
+      if (row === undefined) throw new StoreError('STORE_CORRUPT', `log node ${id.level}/${id.index} is missing`);
+      return Buffer.from(row.hash);
+    });
+  }
+
+  async nodeRange(level: number, first: bigint, count: number): Promise<Buffer[]> {
+    const rows = this.#stmt('SELECT idx, hash FROM log_node WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').all(
+      level,
+      Number(first),
+      Number(first) + count,
+    ) as unknown as { idx: number; hash: Uint8Array }[];
+    return contiguous(rows, Number(first)).map((r) => Buffer.from(r.hash));
+  }
+
+  async entries(first: bigint, count: number): Promise<Buffer[]> {
+    const rows = this.#stmt('SELECT idx, entry FROM log_entry WHERE idx >= ? AND idx < ? ORDER BY idx').all(
+      Number(first),
+      Number(first) + count,
+    ) as unknown as { idx: number; entry: Uint8Array }[];
+    return contiguous(rows, Number(first)).map((r) => Buffer.from(r.entry));
+  }
+
+  async indexOfEvidence(envelopeDigest: string): Promise<bigint | undefined> {
+    const row = this.#stmt('SELECT log_index FROM evidence WHERE envelope_digest = ?').get(envelopeDigest) as
+      | { log_index: number | null }
+      | undefined;
+    return row?.log_index == null ? undefined : BigInt(row.log_index);
+  }
+
+  async addCheckpoint(c: StoredCheckpoint): Promise<void> {
+    this.#stmt(
+      'INSERT INTO log_checkpoint (size, root, note, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING',
+    ).run(Number(c.size), c.root, c.note, new Date().toISOString());
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const row = this.#stmt('SELECT size, root, note FROM log_checkpoint ORDER BY size DESC LIMIT 1').get() as
+      | CheckpointRow
+      | undefined;
+    return row === undefined ? undefined : toCheckpoint(row);
+  }
+
+  async checkpoints(afterSize: bigint, limit: number): Promise<StoredCheckpoint[]> {
+    const rows = this.#stmt('SELECT size, root, note FROM log_checkpoint WHERE size > ? ORDER BY size LIMIT ?').all(
+      Number(afterSize),
+      limit,
+    ) as unknown as CheckpointRow[];
+    return rows.map(toCheckpoint);
+  }
+
+  readonly #statements = new Map<string, StatementSync>();
+
+  /** Prepared statements are cached: preparing costs more than running on the hot path. */
+  #stmt(sql: string): StatementSync {
+    let s = this.#statements.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
   }
 
   async getEvidence(envelopeDigest: string): Promise<StoredEvidence | undefined> {
@@ -194,4 +323,14 @@ export class SqliteStore implements EvidenceStore {
       addedAt: row.added_at,
     };
   }
+}
+
+interface CheckpointRow {
+  size: number;
+  root: Uint8Array;
+  note: string;
+}
+
+function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
+  return { size: BigInt(row.size), root: Buffer.from(row.root), note: row.note };
 }

@@ -70,3 +70,10 @@ export function splitDigest(subjectDigest: string): [string, string] {
   if (i <= 0) throw new TypeError(`subject digest "${subjectDigest}" must be algorithm:hex`);
   return [subjectDigest.slice(0, i), subjectDigest.slice(i + 1)];
 }
+
+/** Rows from `first` on, stopping at the first gap: a missing row ends what exists. */
+export function contiguous<R extends { idx: number | string }>(rows: R[], first: number): R[] {
+  let n = 0;
+  while (n < rows.length && Number(rows[n]!.idx) === first + n) n++;
+  return rows.slice(0, n);
+}

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportPublicKeyPem } from '../../src/evidence/index.ts';
 import { buildServer } from '../../src/server/index.ts';
-import { SqliteStore } from '../../src/store/index.ts';
-import { TrustedKeys } from '../../src/evidence/index.ts';
+import { openWarrant } from '../../src/intake/index.ts';
 import { WARRANT_BIN, runCli } from '../helpers/cli.ts';
 import { freshKey, signedBundle, tempDir } from '../helpers/evidence.ts';
 import { writeFileSync } from 'node:fs';
@@ -76,13 +75,15 @@ describe('warrant serve', () => {
 
 describe('server limits', () => {
   test('a body over the limit is refused with 413 LIMIT_EXCEEDED and stores nothing', async () => {
-    const store = SqliteStore.open(join(tempDir(), 'w.db'));
-    const app = buildServer({ store, keys: new TrustedKeys([]), bodyLimit: 1024 });
+    const home = tempDir();
+    const warrant = await openWarrant(home, { WARRANT_DB: '' });
+    const app = buildServer({ warrant, bodyLimit: 1024 });
     const r = await app.inject({ method: 'POST', url: '/v1/evidence', headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(2048) });
     assert.equal(r.statusCode, 413);
     assert.equal(r.json<{ code: string }>().code, 'LIMIT_EXCEEDED');
-    assert.equal(await store.countEvidence(), 0);
+    assert.equal(await warrant.store.countEvidence(), 0);
+    assert.equal((await warrant.store.treeHead()).size, 0n);
     await app.close();
-    await store.close();
+    await warrant.close();
   });
 });

@@ -1,11 +1,12 @@
 import { DEFAULT_LIMITS, parseDigest } from '../../evidence/index.ts';
-import { EvidenceIntake, isBadInput, loadTrustedKeys } from '../../intake/index.ts';
+import { isBadInput, loadTrustedKeys, openWarrant, type IntakeResult } from '../../intake/index.ts';
 import { openStore } from '../../store/index.ts';
-import { Exit, UsageError, parse, readInput, warrantHome, type ExitCode, type Io } from '../io.ts';
+import { Exit, UsageError, parse, readInput, warrantHome, writeFileAtomic, type ExitCode, type Io } from '../io.ts';
 
-export const usage = `warrant evidence add BUNDLE.json...
-  Verifies each bundle against the trusted keys ($WARRANT_HOME/trust/*.pub) and stores it.
-  A bundle already stored is reported as present and changes nothing.
+export const usage = `warrant evidence add BUNDLE.json... [--out FILE] [--json]
+  Verifies each bundle against the trusted keys ($WARRANT_HOME/trust/*.pub), stores it and
+  appends it to the log. A bundle already stored is reported as present and changes nothing.
+  --out writes the (single) bundle back with its log entry: inclusion proof and signed checkpoint.
 warrant evidence list --subject sha256:HEX [--json]
   Lists the stored statements about that digest.`;
 
@@ -17,40 +18,48 @@ export async function evidence(args: string[], io: Io): Promise<ExitCode> {
 }
 
 async function add(args: string[], io: Io): Promise<ExitCode> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, true);
+  const { values, positionals } = parse(
+    args,
+    { json: { type: 'boolean', default: false }, out: { type: 'string' } },
+    true,
+  );
   if (positionals.length === 0) throw new UsageError('evidence add needs at least one BUNDLE.json');
+  if (values.out !== undefined && positionals.length !== 1) throw new UsageError('--out takes exactly one BUNDLE.json');
   const home = warrantHome(io.env);
-  const keys = await loadTrustedKeys(home);
-  if (keys.size === 0) throw new UsageError(`no trusted keys: add one with 'warrant trust add PUB'`);
+  if ((await loadTrustedKeys(home)).size === 0) {
+    throw new UsageError(`no trusted keys: add one with 'warrant trust add PUB'`);
+  }
   // Read every input before storing anything, so an unreadable file stores nothing.
   const inputs = await Promise.all(
     positionals.map(async (p) => ({ path: p, bytes: await readInput(p, 'bundle', DEFAULT_LIMITS.maxDocumentBytes) })),
   );
-  const store = await openStore({ url: io.env.WARRANT_DB, home });
+  const warrant = await openWarrant(home, io.env);
   let worst: ExitCode = Exit.OK;
   try {
-    const intake = new EvidenceIntake(store, keys);
     for (const { path, bytes } of inputs) {
-      const r = await intake.add(bytes);
+      const r = await warrant.intake.add(bytes);
       if (values.json) io.out(JSON.stringify({ bundle: path, ...summarize(r) }));
       if (r.outcome === 'rejected') {
         if (!values.json) io.err(`${path}: FAIL ${r.failure.code}: ${r.failure.message}`);
         const code = isBadInput(r.failure) ? Exit.USAGE : Exit.DENIED;
         worst = Math.max(worst, code) as ExitCode;
-      } else if (!values.json) {
-        io.out(`${path}: ${r.outcome === 'stored' ? 'stored' : 'already present'} ${r.envelopeDigest}`);
+        continue;
       }
+      if (!values.json) {
+        io.out(`${path}: ${r.outcome === 'stored' ? 'stored' : 'already present'} ${r.envelopeDigest} log index ${r.logIndex}`);
+      }
+      if (values.out !== undefined) await writeFileAtomic(values.out, JSON.stringify(r.bundle, null, 2) + '\n');
     }
   } finally {
-    await store.close();
+    await warrant.close();
   }
   return worst;
 }
 
-function summarize(r: Awaited<ReturnType<EvidenceIntake['add']>>) {
+function summarize(r: IntakeResult) {
   return r.outcome === 'rejected'
     ? { outcome: r.outcome, code: r.failure.code, message: r.failure.message }
-    : { outcome: r.outcome, envelopeDigest: r.envelopeDigest, signer: r.evidence.signer };
+    : { outcome: r.outcome, envelopeDigest: r.envelopeDigest, logIndex: r.logIndex.toString(), signer: r.evidence.signer };
 }
 
 async function list(args: string[], io: Io): Promise<ExitCode> {

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { Ledger, loadOrCreateLogKey, type LogKey } from '../ledger/index.ts';
+import { openStore, type NewEvidence, type Store } from '../store/index.ts';
+import type { TrustedKeys } from '../evidence/index.ts';
+import { EvidenceIntake } from './intake.ts';
+import { loadTrustedKeys } from './trust.ts';
+
+/** Everything a command or the server needs, opened from `$WARRANT_HOME` and `WARRANT_DB`. */
+export interface Warrant {
+  home: string;
+  store: Store;
+  ledger: Ledger<NewEvidence>;
+  logKey: LogKey;
+  keys: TrustedKeys;
+  intake: EvidenceIntake;
+  close(): Promise<void>;
+}
+
+export function logKeyPath(home: string, env: NodeJS.ProcessEnv): string {
+  return env.WARRANT_LOG_KEY || join(home, 'log', 'log.skey');
+}
+
+export async function openWarrant(home: string, env: NodeJS.ProcessEnv): Promise<Warrant> {
+  const logKey = await loadOrCreateLogKey(logKeyPath(home, env), env.WARRANT_LOG_ORIGIN || undefined);
+  const keys = await loadTrustedKeys(home);
+  const store = await openStore({ url: env.WARRANT_DB, home });
+  const ledger = new Ledger<NewEvidence>(store, { origin: logKey.origin, signer: logKey.signer, verifier: logKey.verifier });
+  const intake = new EvidenceIntake(ledger, keys, logKey);
+  return {
+    home,
+    store,
+    ledger,
+    logKey,
+    keys,
+    intake,
+    async close() {
+      await ledger.close();
+      await store.close();
+    },
+  };
+}
