@@ -1,10 +1,12 @@
 import { InputError, VerificationError } from '../evidence/index.ts';
+import { LedgerError, ProofError } from '../ledger/index.ts';
 import { StoreError } from '../store/index.ts';
 import * as attest from './commands/attest.ts';
 import * as demo from './commands/demo.ts';
 import * as digest from './commands/digest.ts';
 import * as evidence from './commands/evidence.ts';
 import * as keygen from './commands/keygen.ts';
+import * as log from './commands/log.ts';
 import * as serve from './commands/serve.ts';
 import * as trust from './commands/trust.ts';
 import * as trustedRoot from './commands/trusted-root.ts';
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   digest: { usage: digest.usage, run: digest.digest },
   trust: { usage: trust.usage, run: trust.trust },
   evidence: { usage: evidence.usage, run: evidence.evidence },
+  log: { usage: log.usage, run: log.log },
   'trusted-root': { usage: trustedRoot.usage, run: trustedRoot.trustedRoot },
   serve: { usage: serve.usage, run: serve.serve },
 };
@@ -77,6 +80,14 @@ function reportError(err: unknown, io: Io): ExitCode {
     return Exit.USAGE;
   }
   if (err instanceof InputError || err instanceof VerificationError) {
+    io.err(`warrant: ${err.code}: ${err.message}`);
+    return Exit.USAGE;
+  }
+  if (err instanceof ProofError || (err instanceof LedgerError && err.code === 'INVARIANT_VIOLATION')) {
+    io.err(`FAIL ${err.code}: ${err.message}`);
+    return Exit.DENIED;
+  }
+  if (err instanceof LedgerError) {
     io.err(`warrant: ${err.code}: ${err.message}`);
     return Exit.USAGE;
   }
