@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Ledger, loadOrCreateLogKey, type LogKey } from '../ledger/index.ts';
+import { auditEntry, Ledger, loadOrCreateLogKey, type AuditEvent, type LogKey } from '../ledger/index.ts';
 import { openStore, type NewEvidence, type Store } from '../store/index.ts';
 import type { TrustedKeys } from '../evidence/index.ts';
 import { EvidenceIntake } from './intake.ts';
@@ -13,6 +13,8 @@ export interface Warrant {
   logKey: LogKey;
   keys: TrustedKeys;
   intake: EvidenceIntake;
+  /** Appends an audit event (who did what, when, with what result) to the log; resolves to its index. */
+  audit(event: Omit<AuditEvent, 'time'> & { time?: string }): Promise<bigint>;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export async function openWarrant(home: string, env: NodeJS.ProcessEnv): Promise
     logKey,
     keys,
     intake,
+    async audit(event) {
+      const outcome = await ledger.append(auditEntry({ time: new Date().toISOString(), ...event }));
+      return outcome.index;
+    },
     async close() {
       await ledger.close();
       await store.close();

@@ -6,6 +6,7 @@ import { attest } from './attest.ts';
 import { digest } from './digest.ts';
 import { evidence } from './evidence.ts';
 import { keygen } from './keygen.ts';
+import { log } from './log.ts';
 import { trust } from './trust.ts';
 import { verify } from './verify.ts';
 
@@ -48,14 +49,22 @@ export async function demo(_args: string[], outer: Io): Promise<ExitCode> {
     '--out', bundle,
   ]);
   await run('verify', verify, ['--bundle', bundle, '--key', join(keyDir, 'warrant.pub'), '--artifact', artifact]);
+  const logged = join(dir, 'app.logged.json');
+  await run('evidence', evidence, ['add', bundle, '--out', logged]);
+  io.out('# the same envelope again: a replay stores nothing new and the log does not grow');
   await run('evidence', evidence, ['add', bundle]);
-  io.out('# the same envelope again: a replay stores nothing new');
-  await run('evidence', evidence, ['add', bundle]);
+  io.out('# the transparency log: a signed C2SP checkpoint, an inclusion proof, a full audit');
+  await run('log', log, ['checkpoint']);
+  await run('log', log, ['prove', '--bundle', logged]);
+  await run('log', log, ['audit']);
   await run('evidence', evidence, ['list', '--subject', formatDigest(await digestFile(artifact))]);
 
   io.out('\n# tampering: the artifact changes after it was signed');
   await writeFile(artifact, 'something else\n');
   await run('verify', verify, ['--bundle', bundle, '--key', join(keyDir, 'warrant.pub'), '--artifact', artifact], Exit.DENIED);
-  io.out(`\nDone. The store is ${rel(join(home, 'warrant.db'))}; 'npx warrant serve' serves it on 127.0.0.1:8787.`);
+  io.out(
+    `\nDone. The store and the log are in ${rel(join(home, 'warrant.db'))}; 'npx warrant serve' serves them on ` +
+      `127.0.0.1:8787 (tlog-tiles under /v1/log/).`,
+  );
   return Exit.OK;
 }
