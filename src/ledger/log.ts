@@ -160,7 +160,11 @@ export class Ledger<E = unknown> {
   async checkpointCovering(index: bigint): Promise<StoredCheckpoint> {
     const latest = await this.#storage.latestCheckpoint();
     if (latest !== undefined && latest.size > index) return latest;
-    if (this.#timer === undefined) return this.checkpoint();
+    if (this.#timer === undefined) {
+      // A checkpoint already being signed may predate this entry; then sign the next one.
+      const c = await this.checkpoint();
+      return c.size > index ? c : this.checkpoint();
+    }
     return new Promise((resolve, reject) => this.#waiters.push({ index, resolve, reject }));
   }
 

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_LIMITS, parseBundle, type TransparencyLogEntry } from '../../evidence/index.ts';
+import { DEFAULT_LIMITS, parseBundle, type DecodedEnvelope, type TransparencyLogEntry } from '../../evidence/index.ts';
 import { logKeyPath, openWarrant, type Warrant } from '../../intake/index.ts';
 import {
   auditLog,
@@ -104,6 +105,7 @@ async function prove(args: string[], io: Io): Promise<ExitCode> {
   return withWarrant(io, async (w) => {
     let index: bigint;
     let claimed: TransparencyLogEntry | undefined;
+    let envelope: DecodedEnvelope | undefined;
     if (values.bundle !== undefined) {
       const parsed = parseBundle(await readInput(values.bundle, 'bundle', DEFAULT_LIMITS.maxDocumentBytes), DEFAULT_LIMITS);
       const id = w.logKey.logId.toString('base64');
@@ -114,6 +116,7 @@ async function prove(args: string[], io: Io): Promise<ExitCode> {
         io.err(`FAIL NOT_LOGGED: ${values.bundle} carries no entry from log ${w.logKey.origin}`);
         return Exit.DENIED;
       }
+      envelope = parsed.envelope;
       index = bigintArg(String(claimed.logIndex), 'the bundle entry logIndex');
     } else {
       index = bigintArg(values.index, '--index');
@@ -135,8 +138,28 @@ async function prove(args: string[], io: Io): Promise<ExitCode> {
         io.err(`FAIL ENTRY_MISMATCH: the bundle's log entry body differs from entry ${index} in the log`);
         return Exit.DENIED;
       }
+      // The entry must be the one for this bundle's envelope, not one grafted from another bundle.
+      if (envelope === undefined || !recordsEnvelope(body, envelope)) {
+        io.err(`FAIL ENTRY_MISMATCH: log entry ${index} does not record the bundle's DSSE envelope`);
+        return Exit.DENIED;
+      }
       const ip = claimed.inclusionProof as { checkpoint?: { envelope?: string }; hashes?: string[] } | undefined;
-      const own = w.ledger.openCheckpoint(String(ip?.checkpoint?.envelope ?? '')).checkpoint;
+      let own: Checkpoint;
+      try {
+        own = w.ledger.openCheckpoint(String(ip?.checkpoint?.envelope ?? '')).checkpoint;
+      } catch (err) {
+        io.err(`FAIL CHECKPOINT_INVALID: the bundle's checkpoint: ${(err as Error).message}`);
+        return Exit.DENIED;
+      }
+      const ipFields = ip as { treeSize?: unknown; rootHash?: unknown; logIndex?: unknown } | undefined;
+      if (
+        String(ipFields?.treeSize) !== own.size.toString() ||
+        String(ipFields?.rootHash) !== own.rootHash.toString('base64') ||
+        String(ipFields?.logIndex) !== index.toString()
+      ) {
+        io.err(`FAIL ENTRY_MISMATCH: the inclusion proof's treeSize, rootHash or logIndex disagree with its signed checkpoint`);
+        return Exit.DENIED;
+      }
       verifyInclusion(index, own.size, leafHash(body), (ip?.hashes ?? []).map((h, i) => decodeBase64Strict(h, `hashes[${i}]`)), own.rootHash);
       if (own.size <= opened.size && own.size > 0n) {
         verifyConsistency(own.size, opened.size, await w.ledger.consistencyProof(own.size, opened.size), own.rootHash, opened.rootHash);
@@ -156,6 +179,25 @@ async function prove(args: string[], io: Io): Promise<ExitCode> {
     }
     return Exit.OK;
   });
+}
+
+/** Whether a dsse v0.0.2 entry body records this envelope: its payload hash, and only its signatures. */
+function recordsEnvelope(body: Buffer, envelope: DecodedEnvelope): boolean {
+  type Spec = { payloadHash?: { algorithm?: unknown; digest?: unknown }; signatures?: { content?: unknown }[] };
+  let spec: Spec | undefined;
+  try {
+    spec = (JSON.parse(body.toString('utf8')) as { spec?: { dsseV002?: Spec } } | null)?.spec?.dsseV002;
+  } catch {
+    return false;
+  }
+  const sigs = new Set(envelope.signatures.map((s) => s.sig.toString('base64')));
+  return (
+    spec?.payloadHash?.algorithm === 'SHA2_256' &&
+    spec.payloadHash.digest === createHash('sha256').update(envelope.payload).digest('base64') &&
+    Array.isArray(spec.signatures) &&
+    spec.signatures.length > 0 &&
+    spec.signatures.every((s) => typeof s?.content === 'string' && sigs.has(s.content))
+  );
 }
 
 async function consistency(args: string[], io: Io): Promise<ExitCode> {
@@ -183,26 +225,31 @@ async function consistency(args: string[], io: Io): Promise<ExitCode> {
       io.err(`FAIL ROLLBACK: the new checkpoint (size ${newer.size}) is older than the old one (size ${older.size})`);
       return Exit.DENIED;
     }
-    if (older.size === newer.size || older.size === 0n) {
-      const same = older.size === 0n ? true : older.rootHash.equals(newer.rootHash);
-      if (!same) {
-        io.err(`FAIL FORK: two checkpoints of size ${older.size} with different roots`);
+    if (older.size === newer.size && !older.rootHash.equals(newer.rootHash)) {
+      io.err(`FAIL FORK: two checkpoints of size ${older.size} with different roots`);
+      return Exit.DENIED;
+    }
+    // Each checkpoint this store can reach must match the stored tree at its size.
+    const head = await w.ledger.treeHead();
+    for (const [name, c] of [['old', older], ['new', newer]] as const) {
+      if (c.size > head.size || c.size === 0n) continue;
+      if (!(await w.ledger.rootAt(c.size)).equals(c.rootHash)) {
+        io.err(`FAIL FORK: the ${name} checkpoint (size ${c.size}) disagrees with this log's tree at that size`);
         return Exit.DENIED;
       }
-      io.out(`OK: consistent (size ${older.size} -> ${newer.size})`);
-      return Exit.OK;
     }
-    const head = await w.ledger.treeHead();
     if (newer.size > head.size) {
       io.err(`INDETERMINATE: this store holds ${head.size} entries, fewer than the new checkpoint's ${newer.size}`);
       return Exit.INDETERMINATE;
     }
-    const proof = await w.ledger.consistencyProof(older.size, newer.size);
-    try {
-      verifyConsistency(older.size, newer.size, proof, older.rootHash, newer.rootHash);
-    } catch (err) {
-      io.err(`FAIL FORK: checkpoint ${newer.size} is not an extension of checkpoint ${older.size}: ${(err as Error).message}`);
-      return Exit.DENIED;
+    if (older.size > 0n && older.size < newer.size) {
+      const proof = await w.ledger.consistencyProof(older.size, newer.size);
+      try {
+        verifyConsistency(older.size, newer.size, proof, older.rootHash, newer.rootHash);
+      } catch (err) {
+        io.err(`FAIL FORK: checkpoint ${newer.size} is not an extension of checkpoint ${older.size}: ${(err as Error).message}`);
+        return Exit.DENIED;
+      }
     }
     io.out(`OK: consistent (size ${older.size} -> ${newer.size})`);
     return Exit.OK;
