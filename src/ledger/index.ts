@@ -54,3 +54,14 @@ export {
   TilePathError,
 } from './tiles.ts';
 export { toTlogEntry } from './tlog-entry.ts';
+export {
+  FileMonitorState,
+  LogMonitor,
+  MonitorError,
+  TilesClient,
+  TilesClientError,
+  type LogMonitorOptions,
+  type MonitorOutcome,
+  type MonitorResult,
+  type MonitorState,
+} from './monitor.ts';
