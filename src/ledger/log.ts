@@ -159,6 +159,7 @@ export class Ledger<E = unknown> {
   /** The first checkpoint that covers `index`: the next periodic one, or one issued now when none is scheduled. */
   async checkpointCovering(index: bigint): Promise<StoredCheckpoint> {
     const latest = await this.#storage.latestCheckpoint();
+    if (this.#closed) throw new LedgerError('CLOSED', 'the ledger closed');
     if (latest !== undefined && latest.size > index) return latest;
     if (this.#timer === undefined) {
       // A checkpoint already being signed may predate this entry; then sign the next one.
