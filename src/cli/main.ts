@@ -7,6 +7,7 @@ import * as digest from './commands/digest.ts';
 import * as evidence from './commands/evidence.ts';
 import * as keygen from './commands/keygen.ts';
 import * as log from './commands/log.ts';
+import * as policy from './commands/policy.ts';
 import * as serve from './commands/serve.ts';
 import * as trust from './commands/trust.ts';
 import * as trustedRoot from './commands/trusted-root.ts';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   trust: { usage: trust.usage, run: trust.trust },
   evidence: { usage: evidence.usage, run: evidence.evidence },
   log: { usage: log.usage, run: log.log },
+  policy: { usage: policy.usage, run: policy.policy },
   'trusted-root': { usage: trustedRoot.usage, run: trustedRoot.trustedRoot },
   serve: { usage: serve.usage, run: serve.serve },
 };
