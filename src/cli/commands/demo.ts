@@ -7,6 +7,7 @@ import { digest } from './digest.ts';
 import { evidence } from './evidence.ts';
 import { keygen } from './keygen.ts';
 import { log } from './log.ts';
+import { policy } from './policy.ts';
 import { trust } from './trust.ts';
 import { verify } from './verify.ts';
 
@@ -59,6 +60,13 @@ export async function demo(_args: string[], outer: Io): Promise<ExitCode> {
   await run('log', log, ['audit']);
   await run('evidence', evidence, ['list', '--subject', formatDigest(await digestFile(artifact))]);
 
+  io.out('\n# policy: deployments must pin images by digest and carry signed evidence about them');
+  const policyFile = join(dir, 'policy.yaml');
+  await writeFile(policyFile, DEMO_POLICY);
+  const deployments = join(dir, 'deployments.yaml');
+  await writeFile(deployments, demoDeployments('ab'.repeat(32)));
+  await run('policy', policy, ['eval', '--policy', policyFile, '--input', deployments, '--evidence', bundle], Exit.DENIED);
+
   io.out('\n# tampering: the artifact changes after it was signed');
   await writeFile(artifact, 'something else\n');
   await run('verify', verify, ['--bundle', bundle, '--key', join(keyDir, 'warrant.pub'), '--artifact', artifact], Exit.DENIED);
@@ -67,4 +75,34 @@ export async function demo(_args: string[], outer: Io): Promise<ExitCode> {
       `127.0.0.1:8787 (tlog-tiles under /v1/log/).`,
   );
   return Exit.OK;
+}
+
+const DEMO_POLICY = `apiVersion: warrant.dev/v1alpha1
+kind: Policy
+metadata:
+  name: pinned-and-attested
+spec:
+  mode: enforce
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"] }
+  validations:
+    - expression: object.spec.template.spec.containers.all(c, c.image.contains('@sha256:'))
+      message: every image must be pinned by digest
+    - expression: evidence.statements.exists(s, s.predicateType == 'urn:warrant:predicate:demo:v1')
+      messageExpression: "'no signed evidence about the images of ' + object.metadata.name"
+`;
+
+function demoDeployments(digest: string): string {
+  const deployment = (name: string, image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: demo }
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - { name: ${name}, image: "${image}" }
+`;
+  return [deployment('app', `registry.example/app@sha256:${digest}`), deployment('stray', 'registry.example/stray:latest')].join('---\n');
 }
