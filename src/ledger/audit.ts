@@ -1,8 +1,9 @@
 import { openCheckpoint } from './checkpoint.ts';
 import type { NoteVerifier } from './note.ts';
 import { foldRange } from './proof.ts';
-import { emptyRoot, leafHash, nodeHash } from './rfc6962.ts';
-import type { LedgerStorage, StoredCheckpoint } from './storage.ts';
+import { pushLeaf } from './integrate.ts';
+import { emptyRoot, leafHash } from './rfc6962.ts';
+import type { LedgerStorage, StoredCheckpoint, StoredNode } from './storage.ts';
 
 export interface AuditProblem {
   /** The first log index known to be affected, when one can be named. */
@@ -18,11 +19,7 @@ export interface AuditReport {
   problem: AuditProblem | undefined;
 }
 
-interface Frame {
-  level: number;
-  index: bigint;
-  hash: Buffer;
-}
+type Frame = StoredNode;
 
 class AuditFailure extends Error {
   readonly index: bigint | undefined;
@@ -105,14 +102,9 @@ export async function auditLog(
         const stored = leaves[i];
         if (stored === undefined) throw new AuditFailure(index, `leaf hash ${index} is missing`);
         if (!stored.equals(hash)) throw new AuditFailure(index, `entry ${index} does not match its stored leaf hash`);
-        stack.push({ level: 0, index, hash });
-        while (stack.length >= 2 && stack[stack.length - 1]!.level === stack[stack.length - 2]!.level) {
-          const right = stack.pop()!;
-          const left = stack.pop()!;
-          const parent = { level: left.level + 1, index: left.index / 2n, hash: nodeHash(left.hash, right.hash) };
-          stack.push(parent);
-          (completed.get(parent.level) ?? completed.set(parent.level, []).get(parent.level)!).push(parent);
-        }
+        pushLeaf(stack, { level: 0, index, hash }, (parent) =>
+          (completed.get(parent.level) ?? completed.set(parent.level, []).get(parent.level)!).push(parent),
+        );
         checked = index + 1n;
         await checkCheckpointsAt(checked);
       }

@@ -18,19 +18,27 @@ export function integrate(size: bigint, edgeHashes: readonly Buffer[], entries: 
   for (const entry of entries) {
     const hash = leafHash(entry);
     leafHashes.push(hash);
-    stack.push({ level: 0, index, hash });
-    // Merge while the two rightmost subtrees are siblings: equal height, the right one odd.
-    while (stack.length >= 2 && stack[stack.length - 1]!.level === stack[stack.length - 2]!.level) {
-      const right = stack.pop()!;
-      const left = stack.pop()!;
-      const parent = { level: left.level + 1, index: left.index / 2n, hash: nodeHash(left.hash, right.hash) };
-      nodes.push(parent);
-      stack.push(parent);
-    }
+    pushLeaf(stack, { level: 0, index, hash }, (parent) => nodes.push(parent));
     index++;
   }
   const root = stack.length === 0 ? emptyRoot() : foldRange(stack.map((n) => n.hash));
   return { leafHashes, nodes, root };
+}
+
+/**
+ * Adds a leaf to a compact range (a stack of complete subtrees, largest first),
+ * merging while the two rightmost subtrees are siblings: equal height, the
+ * right one odd. `completed` sees every subtree the leaf completes.
+ */
+export function pushLeaf(stack: StoredNode[], leaf: StoredNode, completed: (node: StoredNode) => void): void {
+  stack.push(leaf);
+  while (stack.length >= 2 && stack[stack.length - 1]!.level === stack[stack.length - 2]!.level) {
+    const right = stack.pop()!;
+    const left = stack.pop()!;
+    const parent = { level: left.level + 1, index: left.index / 2n, hash: nodeHash(left.hash, right.hash) };
+    completed(parent);
+    stack.push(parent);
+  }
 }
 
 export const merkleIntegrator: Integrator = {
