@@ -18,3 +18,5 @@ export { loadInputs } from './inputs.ts';
 export { loadPolicies, policiesFromSources, readPolicySources, WARRANT_POLICY_API, type PolicySource } from './load.ts';
 export type { Binding, Policy, PolicySet, ValidationAction } from './model.ts';
 export { judge, loadTests, referencedDigests, testInputs, unexercised, type PolicyTestFile } from './testing.ts';
+export * from './versions/index.ts';
+export * from './exceptions/index.ts';

@@ -11,29 +11,46 @@ import {
   referencedDigests,
   testInputs,
   unexercised,
+  applyExceptions,
   type PolicyResult,
   type VerifiedStatement,
 } from '../../policy/index.ts';
 import { Exit, UsageError, parse, readInput, warrantHome, type ExitCode, type Io } from '../io.ts';
+import { activate, activateUsage, rollbackStatement, status } from './policy-activate.ts';
+import { evalBundle, exceptionsInForce, withProvenance, type DecidedResult } from './policy-eval-bundle.ts';
+import { policyErrorExit } from './policy-errors.ts';
+import { exception, exceptionsUsage, listExceptions } from './policy-exceptions.ts';
+import { publish, publishUsage } from './policy-publish.ts';
 
-export const usage = `warrant policy eval --policy FILE|DIR... --input FILE... [--evidence BUNDLE...] [--json]
+export const usage = `warrant policy eval (--policy FILE|DIR... | --bundle active|FILE) --input FILE... [--evidence BUNDLE...] [--json]
   Evaluates every policy against every input resource (JSON or YAML, several per file).
   Evidence bundles are verified against $WARRANT_HOME/trust and given to each resource
-  whose images (or other fields) name their subjects' digests.
+  whose images (or other fields) name their subjects' digests. --bundle evaluates a verified
+  policy bundle (the active one, or FILE) and each result names its policyVersion and mode.
+  A failure covered by an active exception passes, and says so.
 warrant policy test DIR...
-  Runs PolicyTest files: expected pass, fail, skip or error per policy and resource.`;
+  Runs PolicyTest files: expected pass, fail, skip or error per policy and resource.
+${publishUsage}
+${activateUsage}
+${exceptionsUsage}`;
 
 export async function policy(args: string[], io: Io): Promise<ExitCode> {
   const [verb, ...rest] = args;
   try {
     if (verb === 'eval') return await evaluate(rest, io);
     if (verb === 'test') return await runTests(rest, io);
+    if (verb === 'publish') return await publish(rest, io);
+    if (verb === 'activate') return await activate(rest, io);
+    if (verb === 'rollback-statement') return await rollbackStatement(rest, io);
+    if (verb === 'status') return await status(rest, io);
+    if (verb === 'exception') return await exception(rest, io);
+    if (verb === 'exceptions') return await listExceptions(rest, io);
   } catch (err) {
     if (err instanceof PolicyError) {
       io.err(`warrant: ${err.code}: ${err.render()}`);
       return Exit.USAGE;
     }
-    throw err;
+    return policyErrorExit(err, io);
   }
   throw new UsageError(usage);
 }
@@ -41,22 +58,28 @@ export async function policy(args: string[], io: Io): Promise<ExitCode> {
 async function evaluate(args: string[], io: Io): Promise<ExitCode> {
   const { values } = parse(args, {
     policy: { type: 'string', multiple: true, default: [] },
+    bundle: { type: 'string' },
     input: { type: 'string', multiple: true, default: [] },
     evidence: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
     'deadline-ms': { type: 'string' },
   });
-  if (values.policy.length === 0) throw new UsageError('policy eval needs --policy FILE|DIR');
+  if ((values.policy.length === 0) === (values.bundle === undefined)) throw new UsageError('policy eval needs --policy FILE|DIR or --bundle active|FILE');
   if (values.input.length === 0) throw new UsageError('policy eval needs --input FILE');
   const statements = await verifiedEvidence(values.evidence, io);
   const inputs = await loadInputs(values.input);
-  const engine = await PolicyEngine.open(values.policy, deadline(values['deadline-ms']));
-  const results: PolicyResult[] = [];
+  const bundle = values.bundle === undefined ? undefined : await evalBundle(values.bundle, io);
+  const exceptions = await exceptionsInForce(io);
+  const engine = bundle
+    ? await PolicyEngine.fromSources(bundle.sources, deadline(values['deadline-ms']))
+    : await PolicyEngine.open(values.policy, deadline(values['deadline-ms']));
+  const results: DecidedResult[] = [];
   try {
     for (const input of inputs) {
       const digests = referencedDigests(input.object ?? input.oldObject);
       const about = statements.filter((s) => s.statement.subject.some((sub) => digests.includes(`sha256:${sub.digest.sha256}`)));
-      results.push(...(await engine.evaluate({ ...input, evidence: evidenceView(digests, about) })));
+      const decided = await engine.evaluate({ ...input, evidence: evidenceView(digests, about) });
+      results.push(...withProvenance(applyExceptions(decided, exceptions, digests), bundle?.version));
     }
   } finally {
     await engine.close();
@@ -65,7 +88,7 @@ async function evaluate(args: string[], io: Io): Promise<ExitCode> {
     io.out(JSON.stringify({ results }, null, 2));
   } else {
     for (const r of results) {
-      const what = `${r.policy}  ${r.kind} ${r.resource}`;
+      const what = `${r.policy}${r.policyVersion === null ? '' : ` v${r.policyVersion}`}  ${r.kind} ${r.resource}`;
       io.out(`${r.result.toUpperCase().padEnd(13)} ${what}${r.message ? `: ${r.message}` : ''}`);
     }
   }
