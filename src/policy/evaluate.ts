@@ -51,10 +51,19 @@ export interface EvaluationInput {
 /** Evaluates every policy (and every binding of a ValidatingAdmissionPolicy) against one input. */
 export function evaluateAll(set: PolicySet<Evaluable>, input: EvaluationInput, toCel: (v: unknown) => unknown): PolicyResult[] {
   const req = coordinates(input);
+  // Converted once for all policies: converting JSON to CEL values costs more than most evaluations.
+  const shared: Record<string, unknown> = {
+    object: toCel(input.object ?? null),
+    oldObject: toCel(input.oldObject ?? null),
+    request: toCel(input.request ?? synthesizedRequest(input)),
+    namespaceObject: toCel(input.namespaceObject ?? null),
+    evidence: toCel(input.evidence ?? {}),
+  };
+  const noParams = toCel(null);
   const out: PolicyResult[] = [];
   for (const policy of set.policies) {
     if (policy.format !== 'kubernetes-vap') {
-      out.push(evaluatePolicy(policy, undefined, undefined, input, req, toCel));
+      out.push(evaluatePolicy(policy, undefined, { ...shared, params: noParams }, input, req));
       continue;
     }
     const bindings = set.bindings.filter((b) => b.policyName === policy.name);
@@ -78,7 +87,7 @@ export function evaluateAll(set: PolicySet<Evaluable>, input: EvaluationInput, t
         });
         continue;
       }
-      for (const p of params) out.push(evaluatePolicy(policy, binding, p, input, req, toCel));
+      for (const p of params) out.push(evaluatePolicy(policy, binding, { ...shared, params: p === undefined ? noParams : toCel(p) }, input, req));
     }
   }
   return out;
@@ -87,21 +96,12 @@ export function evaluateAll(set: PolicySet<Evaluable>, input: EvaluationInput, t
 function evaluatePolicy(
   policy: Policy<Evaluable>,
   binding: Binding | undefined,
-  params: unknown,
+  bindings: Record<string, unknown>,
   input: EvaluationInput,
   req: RequestCoordinates,
-  toCel: (v: unknown) => unknown,
 ): PolicyResult {
   const actions = binding?.actions ?? policy.actions;
   if (!matchesResources(policy.match, req)) return skipped(policy, input, binding, 'the policy does not match the resource');
-  const bindings: Record<string, unknown> = {
-    object: toCel(input.object ?? null),
-    oldObject: toCel(input.oldObject ?? null),
-    request: toCel(input.request ?? synthesizedRequest(input)),
-    params: toCel(params ?? null),
-    namespaceObject: toCel(input.namespaceObject ?? null),
-    evidence: toCel(input.evidence ?? {}),
-  };
   const result = (outcome: PolicyOutcome, validations: ValidationResult[], message: string | undefined): PolicyResult => ({
     ...base(policy, input, binding),
     result: outcome,

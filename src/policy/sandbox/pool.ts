@@ -78,7 +78,8 @@ export interface RunOptions {
 
 const DEFAULT_DEADLINE_MS = 250;
 const DEFAULT_SETUP_DEADLINE_MS = 10_000;
-const DEFAULT_MAX_OLD_GENERATION_MB = 128;
+// 128 MB made the workers run full collections every few dozen decisions (bench/policy).
+const DEFAULT_MAX_OLD_GENERATION_MB = 256;
 // Kubernetes caps API request bodies near 3 MiB; leave room for the envelope.
 const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 * 1024;
 const DEFAULT_MAX_QUEUE = 1024;
