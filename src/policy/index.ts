@@ -20,3 +20,4 @@ export type { Binding, Policy, PolicySet, ValidationAction } from './model.ts';
 export { judge, loadTests, referencedDigests, testInputs, unexercised, type PolicyTestFile } from './testing.ts';
 export * from './versions/index.ts';
 export * from './exceptions/index.ts';
+export * from './rollout/index.ts';

@@ -17,10 +17,11 @@ import {
 } from '../../policy/index.ts';
 import { Exit, UsageError, parse, readInput, warrantHome, type ExitCode, type Io } from '../io.ts';
 import { activate, activateUsage, rollbackStatement, status } from './policy-activate.ts';
-import { evalBundle, exceptionsInForce, withProvenance, type DecidedResult } from './policy-eval-bundle.ts';
+import { activeRollout, evalBundle, exceptionsInForce, withProvenance, type DecidedResult } from './policy-eval-bundle.ts';
 import { policyErrorExit } from './policy-errors.ts';
 import { exception, exceptionsUsage, listExceptions } from './policy-exceptions.ts';
 import { publish, publishUsage } from './policy-publish.ts';
+import { rollout, rolloutUsage } from './policy-rollout.ts';
 
 export const usage = `warrant policy eval (--policy FILE|DIR... | --bundle active|FILE) --input FILE... [--evidence BUNDLE...] [--json]
   Evaluates every policy against every input resource (JSON or YAML, several per file).
@@ -32,6 +33,7 @@ warrant policy test DIR...
   Runs PolicyTest files: expected pass, fail, skip or error per policy and resource.
 ${publishUsage}
 ${activateUsage}
+${rolloutUsage}
 ${exceptionsUsage}`;
 
 export async function policy(args: string[], io: Io): Promise<ExitCode> {
@@ -45,6 +47,7 @@ export async function policy(args: string[], io: Io): Promise<ExitCode> {
     if (verb === 'status') return await status(rest, io);
     if (verb === 'exception') return await exception(rest, io);
     if (verb === 'exceptions') return await listExceptions(rest, io);
+    if (verb === 'rollout') return await rollout(rest, io);
   } catch (err) {
     if (err instanceof PolicyError) {
       io.err(`warrant: ${err.code}: ${err.render()}`);
@@ -70,9 +73,10 @@ async function evaluate(args: string[], io: Io): Promise<ExitCode> {
   const inputs = await loadInputs(values.input);
   const bundle = values.bundle === undefined ? undefined : await evalBundle(values.bundle, io);
   const exceptions = await exceptionsInForce(io);
-  const engine = bundle
+  const canary = await activeRollout(values.bundle, io, deadline(values['deadline-ms']));
+  const engine = canary ?? (bundle
     ? await PolicyEngine.fromSources(bundle.sources, deadline(values['deadline-ms']))
-    : await PolicyEngine.open(values.policy, deadline(values['deadline-ms']));
+    : await PolicyEngine.open(values.policy, deadline(values['deadline-ms'])));
   const results: DecidedResult[] = [];
   try {
     for (const input of inputs) {
