@@ -13,6 +13,8 @@ export interface Warrant {
   logKey: LogKey;
   keys: TrustedKeys;
   intake: EvidenceIntake;
+  /** Subscribes to invariant violations the ledger detects (metrics count them). */
+  onInvariantViolation(listener: (what: string) => void): void;
   /** Appends an audit event (who did what, when, with what result) to the log; resolves to its index. */
   audit(event: Omit<AuditEvent, 'time'> & { time?: string }): Promise<bigint>;
   close(): Promise<void>;
@@ -26,7 +28,13 @@ export async function openWarrant(home: string, env: NodeJS.ProcessEnv): Promise
   const logKey = await loadOrCreateLogKey(logKeyPath(home, env), env.WARRANT_LOG_ORIGIN || undefined);
   const keys = await loadTrustedKeys(home);
   const store = await openStore({ url: env.WARRANT_DB, home });
-  const ledger = new Ledger<NewEvidence>(store, { origin: logKey.origin, signer: logKey.signer, verifier: logKey.verifier });
+  const violationListeners: ((what: string) => void)[] = [];
+  const ledger = new Ledger<NewEvidence>(store, {
+    origin: logKey.origin,
+    signer: logKey.signer,
+    verifier: logKey.verifier,
+    onInvariantViolation: (what) => violationListeners.forEach((l) => l(what)),
+  });
   const intake = new EvidenceIntake(ledger, keys, logKey);
   return {
     home,
@@ -35,6 +43,9 @@ export async function openWarrant(home: string, env: NodeJS.ProcessEnv): Promise
     logKey,
     keys,
     intake,
+    onInvariantViolation(listener) {
+      violationListeners.push(listener);
+    },
     async audit(event) {
       const outcome = await ledger.append(auditEntry({ time: new Date().toISOString(), ...event }));
       return outcome.index;

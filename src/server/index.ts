@@ -4,9 +4,10 @@ import { isBadInput, type Warrant } from '../intake/index.ts';
 import { LedgerError, TilePathError } from '../ledger/index.ts';
 import { StoreError } from '../store/index.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { createMetrics } from './metrics.ts';
 
 export interface ServerOptions {
-  warrant: Pick<Warrant, 'store' | 'ledger' | 'intake' | 'logKey'>;
+  warrant: Pick<Warrant, 'store' | 'ledger' | 'intake' | 'logKey' | 'home' | 'keys' | 'onInvariantViolation'>;
   logger?: boolean;
   /** Largest request body accepted, bytes. */
   bodyLimit?: number;
@@ -29,6 +30,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  const metrics = createMetrics(options.warrant);
+  app.get('/metrics', async (_req, reply) => {
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.get('/readyz', async (_req, reply) => {
     try {
