@@ -35,6 +35,7 @@ import {
 import { consistencyProofPlan, foldRange, inclusionProofPlan, type NodeId } from '../src/ledger/proof.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { PostgresStore, SqliteStore, type NewEvidence } from '../src/store/index.ts';
+import { fmtInt, median, quantile, table } from './common.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -185,36 +186,10 @@ function prng(seed: number): () => number {
   };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** The q-quantile of sorted values (nearest rank). */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function pad(text: string, width: number, right = false): string {
-  return right ? text.padStart(width) : text.padEnd(width);
-}
-
-function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, c) => pad(cell, widths[c]!, c > 0)).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (c > 0 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
-}
 
 function popCount(n: number): number {
   let c = 0;

@@ -33,6 +33,7 @@ import {
   type VerifiedStatement,
 } from '../src/policy/index.ts';
 import { toCelValue } from '../src/policy/cel/index.ts';
+import { fmtInt, median, quantile, table } from './common.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -468,17 +469,6 @@ interface SyncContender {
 
 // ---------------------------------------------------------------- timing
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** The q-quantile of sorted values (nearest rank). */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 /** Results go somewhere observable so no decision can be optimised away. */
 const sink = { value: undefined as unknown };
 
@@ -583,16 +573,6 @@ async function runConcurrentPool(engine: PolicyEngine, input: EvaluationInput, n
 
 // ---------------------------------------------------------------- report
 
-function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((cell, c) => (c > 0 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (c > 0 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
-}
 
 /** Median microseconds per call of fn, over `rounds` passes of n calls. */
 function usPerCall(fn: () => unknown, n: number, rounds = 5): number {

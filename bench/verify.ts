@@ -36,6 +36,7 @@ import {
 import { parseStatementPayload } from '../src/evidence/checks.ts';
 import { jsonDepthExceeds } from '../src/evidence/json.ts';
 import { verifyBytes } from '../src/evidence/signature.ts';
+import { fmtInt as fmtRate, median, table } from './common.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -249,12 +250,6 @@ function timePass(fn: VerifyOne, to: number, from = 0): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 interface Measured {
   name: string;
   rates: number[];
@@ -363,21 +358,6 @@ function cryptoInterleaved(fx: Fixtures, warrant: Contender): [tightUs: number, 
 
 // ---------------------------------------------------------------- report
 
-function pad(text: string, width: number, right = false): string {
-  return right ? text.padStart(width) : text.padEnd(width);
-}
-
-function fmtRate(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((cell, c) => pad(cell, widths[c]!, c > 0)).join(' | ')} |`;
-  const rule = `|${widths.map((w, c) => (c > 0 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
-}
 
 function main(): void {
   const t0 = performance.now();
