@@ -57,7 +57,7 @@ export function evaluateAll(set: PolicySet<Evaluable>, input: EvaluationInput, t
     oldObject: toCel(input.oldObject ?? null),
     request: toCel(input.request ?? synthesizedRequest(input)),
     namespaceObject: toCel(input.namespaceObject ?? null),
-    evidence: toCel(input.evidence ?? {}),
+    evidence: toCel(evidenceFor(set, input.evidence ?? {})),
   };
   const noParams = toCel(null);
   const out: PolicyResult[] = [];
@@ -91,6 +91,36 @@ export function evaluateAll(set: PolicySet<Evaluable>, input: EvaluationInput, t
     }
   }
   return out;
+}
+
+const evidenceFields = new WeakMap<PolicySet<Evaluable>, (field: string) => boolean>();
+
+/**
+ * The evidence view carries sections (an SBOM's components, every predicate
+ * in full under `statements`) whose conversion to CEL costs more than the
+ * evaluation. A section is passed only when some expression of the policy set
+ * names it; `evidence[name]` with a computed name is not seen (docs/policy.md).
+ */
+export function evidenceFor(set: PolicySet<Evaluable>, evidence: Record<string, unknown>): Record<string, unknown> {
+  if (Object.getPrototypeOf(evidence) !== Object.prototype) return evidence;
+  let named = evidenceFields.get(set);
+  if (named === undefined) {
+    const sources = set.policies.flatMap((p) => [
+      ...p.matchConditions,
+      ...p.variables,
+      ...p.validations.flatMap((v) => [v.expression, ...(v.messageExpression ? [v.messageExpression] : [])]),
+    ]).map((e) => e.source);
+    const cache = new Map<string, boolean>();
+    named = (field) => {
+      let hit = cache.get(field);
+      if (hit === undefined) cache.set(field, (hit = sources.some((src) => src.includes(field))));
+      return hit;
+    };
+    evidenceFields.set(set, named);
+  }
+  const keys = Object.keys(evidence);
+  if (keys.every(named)) return evidence;
+  return Object.fromEntries(keys.filter(named).map((k) => [k, evidence[k]]));
 }
 
 function evaluatePolicy(

@@ -6,6 +6,7 @@ export { PolicyEngine, type PolicyEngineOptions } from './engine.ts';
 export {
   effectOf,
   evaluateAll,
+  evidenceFor,
   type Effect,
   type Evaluable,
   type EvaluationInput,

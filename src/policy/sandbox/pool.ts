@@ -69,6 +69,12 @@ export interface EvaluationPoolOptions {
   maxInputBytes?: number;
   /** Requests allowed to wait for a free worker. Default 1024. */
   maxQueue?: number;
+  /**
+   * How requests travel to workers: 'structured' (v8 serialization, any
+   * cloneable value; the default) or 'json' (JSON text, for requests that are
+   * plain JSON: about half the cost of the copy, and less garbage in the worker).
+   */
+  encoding?: 'structured' | 'json';
 }
 
 export interface RunOptions {
@@ -137,6 +143,7 @@ export class EvaluationPool {
   readonly #maxOldGenerationSizeMb: number;
   readonly #maxInputBytes: number;
   readonly #maxQueue: number;
+  readonly #encoding: 'structured' | 'json';
 
   readonly #slots = new Set<Slot>();
   readonly #queue: Job[] = [];
@@ -169,6 +176,7 @@ export class EvaluationPool {
     if (maxInputBytes !== Infinity) positiveInteger('maxInputBytes', maxInputBytes, DEFAULT_MAX_INPUT_BYTES);
     this.#maxInputBytes = maxInputBytes;
     this.#maxQueue = positiveInteger('maxQueue', options.maxQueue, DEFAULT_MAX_QUEUE);
+    this.#encoding = options.encoding ?? 'structured';
     try {
       // A private copy: respawns must see the init as it was, not as later mutated.
       this.#init = structuredClone(options.init);
@@ -216,7 +224,21 @@ export class EvaluationPool {
     const id = this.#nextId++;
     let message: RequestMessage;
     const transfer: ArrayBuffer[] = [];
-    if (this.#maxInputBytes === Infinity) {
+    if (this.#encoding === 'json') {
+      let json: Buffer;
+      try {
+        json = Buffer.from(JSON.stringify(request));
+      } catch (error) {
+        return Promise.resolve({ outcome: 'error', message: `request is not JSON: ${describe(error)}` });
+      }
+      if (json.byteLength > this.#maxInputBytes) {
+        return Promise.resolve(
+          indeterminate('INPUT_TOO_LARGE', `request is ${json.byteLength} bytes of JSON, over the ${this.#maxInputBytes}-byte limit`),
+        );
+      }
+      message = { id, json };
+      if (json.byteOffset === 0 && json.buffer.byteLength === json.byteLength) transfer.push(json.buffer as ArrayBuffer);
+    } else if (this.#maxInputBytes === Infinity) {
       message = { id, request };
     } else {
       // Serialize once here to measure; the bytes are then moved, not cloned again.

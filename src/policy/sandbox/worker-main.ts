@@ -44,7 +44,12 @@ async function main(): Promise<void> {
 
   async function answer(message: RequestMessage): Promise<void> {
     try {
-      const request = 'raw' in message ? deserialize(message.raw) : message.request;
+      const request =
+        'json' in message
+          ? (JSON.parse(Buffer.from(message.json.buffer, message.json.byteOffset, message.json.byteLength).toString('utf8')) as unknown)
+          : 'raw' in message
+            ? deserialize(message.raw)
+            : message.request;
       const value = await handle(request);
       // Throws DataCloneError for values structured clone cannot carry; reported below.
       post({ type: 'result', id: message.id, ok: true, value });
