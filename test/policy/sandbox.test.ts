@@ -310,3 +310,16 @@ describe('EvaluationPool', () => {
     });
   });
 });
+
+describe('EvaluationPool with JSON encoding', () => {
+  test('JSON requests round-trip; non-JSON is an error; the size limit counts JSON bytes', GUARD, async () => {
+    await withPool({ encoding: 'json', maxInputBytes: 1024 }, async (pool) => {
+      assert.deepEqual(ok(await pool.run({ op: 'echo', value: { a: [1, 'x', null] } })), { a: [1, 'x', null] });
+      const bigint = await pool.run({ op: 'echo', value: 2n });
+      assert.equal(bigint.outcome, 'error');
+      assert.match((bigint as { message: string }).message, /request is not JSON/);
+      indeterminate(await pool.run({ op: 'echo', value: 'x'.repeat(2048) }), 'INPUT_TOO_LARGE');
+      assert.equal(ok(await pool.run({ op: 'echo', value: 'after' })), 'after');
+    });
+  });
+});
