@@ -5,19 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CelInput, CelValue } from '@bufbuild/cel';
-import { compileExpression, createCelEnvironment, fromCelValue, toCelValue, type JsonValue } from '../../src/policy/cel/index.ts';
-
-const env = createCelEnvironment();
-
-function run(expr: string, bindings: Record<string, CelInput> = {}): CelValue {
-  const r = compileExpression(expr, { env }).evaluate(bindings);
-  if (!r.ok) assert.fail(`${expr}: ${r.error.message}`);
-  return r.value;
-}
-
-function json(expr: string, bindings: Record<string, CelInput> = {}): JsonValue {
-  return fromCelValue(run(expr, bindings));
-}
+import { compileExpression, fromCelValue, toCelValue, type JsonValue } from '../../src/policy/cel/index.ts';
+import { env, run, json } from './cel-helpers.ts';
 
 describe('JSON conversion', () => {
   test('object.spec.replicas + 1 == 4 with replicas from JSON.parse', () => {

@@ -6,36 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CelInput, CelValue } from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
 import fc from 'fast-check';
 import {
   CelCompileError,
   CelEvalError,
   compileExpression,
-  createCelEnvironment,
-  fromCelValue,
   type JsonValue,
 } from '../../src/policy/cel/index.ts';
 import { findMatch } from '../../src/policy/cel/regex-find.ts';
-
-const env = createCelEnvironment();
-
-function run(expr: string, bindings: Record<string, CelInput> = {}): CelValue {
-  const r = compileExpression(expr, { env }).evaluate(bindings);
-  if (!r.ok) assert.fail(`${expr}: ${r.error.message}`);
-  return r.value;
-}
-
-function json(expr: string, bindings: Record<string, CelInput> = {}): JsonValue {
-  return fromCelValue(run(expr, bindings));
-}
-
-function evalError(expr: string): CelEvalError {
-  const r = compileExpression(expr, { env }).evaluate({});
-  if (r.ok) assert.fail(`${expr}: expected an error, got ${String(fromCelValue(r.value))}`);
-  return r.error;
-}
+import { env, run, json, evalError } from './cel-helpers.ts';
 
 /** Every expression must evaluate to true. */
 function allTrue(exprs: readonly string[]): void {
